@@ -1,0 +1,1 @@
+"""dte command line: what happens around a job."""

@@ -1,0 +1,5 @@
+"""`python -m dte_cli` runs the `dte` command line."""
+
+from dte_cli.app import main
+
+main()

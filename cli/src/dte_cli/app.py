@@ -1,0 +1,59 @@
+"""The `dte` entry point: a tiny root app whose verbs are imported only when they run."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dte_cli.lazy import LazyGroup, new_app
+
+# name -> (module defining `app`, one-line help shown by `dte --help` without importing it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sciences": ("dte_cli.commands.sciences", "List the installed sciences."),
+    "config": ("dte_cli.commands.config", "Show a science's resolved configuration or its schema."),
+}
+
+
+class RootGroup(LazyGroup):
+    """The `dte` command group."""
+
+    lazy_commands = COMMANDS
+
+
+app = new_app(cls=RootGroup, no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from dte_cli.versions import installed_versions
+
+        for name, version in installed_versions():
+            typer.echo(f"{name} {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version,
+        help="Show every installed dte distribution and its version, then exit.",
+    ),
+) -> None:
+    """dte: train, tune, register and serve the models of scientific digital twins.
+
+    One command runs a science on a laptop, on a multi-GPU node or on a SLURM cluster.
+    """
+
+
+def main() -> None:
+    """Run the CLI; a DteError becomes one clear paragraph and its exit code, not a traceback."""
+    from dte_core.errors import DteError
+
+    try:
+        app()
+    except DteError as exc:
+        from dte_cli.console import print_error
+
+        print_error(str(exc))
+        sys.exit(exc.exit_code)

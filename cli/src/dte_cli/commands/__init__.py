@@ -1,0 +1,1 @@
+"""One module per dte verb, imported only when that verb runs."""

@@ -1,0 +1,31 @@
+"""Options shared by the verbs that take a science and its configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from dte_core.science import Science
+    from pydantic import BaseModel
+
+ScienceArg = Annotated[str, typer.Argument(help="Science name, as listed by `dte sciences`.",
+                                            show_default=False)]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="YAML file over the science's defaults.", show_default=False)]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", help="Override one key: --set train.epochs=3 (repeatable, applied last).",
+    show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def science_and_config(
+    name: str, config_file: Path | None, overrides: list[str] | None
+) -> tuple[Science, BaseModel]:
+    """Load the science and resolve its configuration: defaults < file < overrides."""
+    from dte_core import config, sciences
+
+    science = sciences.load(name)
+    return science, config.resolve(science.Config, config_file, overrides or ())

@@ -1,0 +1,25 @@
+"""Errors that reach the user as one clear paragraph instead of a traceback."""
+
+from __future__ import annotations
+
+
+class DteError(Exception):
+    """A problem the user can fix; the message names the fix. The CLI exits with `exit_code`."""
+
+    exit_code: int = 2
+
+
+class ConfigError(DteError):
+    """A configuration file, key or value that cannot be used."""
+
+
+class UnknownScienceError(DteError):
+    """A science name that no installed package provides."""
+
+
+class MissingDependencyError(DteError):
+    """An optional engine (torch, mlflow, ...) that is not installed."""
+
+
+class NotSupportedError(DteError):
+    """A verb that a science (or a strategy) does not provide."""

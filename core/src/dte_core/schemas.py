@@ -1,0 +1,95 @@
+"""Configuration sections shared by every science (strict pydantic models)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class StrictModel(BaseModel):
+    """Base of every dte configuration model: unknown keys are errors, docstrings are help."""
+
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, validate_assignment=True
+    )
+
+
+class EarlyStoppingConfig(StrictModel):
+    """Stop when a monitored validation metric stops improving."""
+
+    monitor: str | None = None
+    """Validation metric to watch (for example `val/loss`); null disables early stopping."""
+    mode: Literal["min", "max"] = "min"
+    """Whether smaller (`min`) or larger (`max`) values of the metric are better."""
+    patience: int = Field(3, ge=1)
+    """Validations without improvement before training stops."""
+    min_delta: float = Field(0.0, ge=0.0)
+    """Smallest change that counts as an improvement."""
+
+
+class CheckpointConfig(StrictModel):
+    """When checkpoints are written and how many are kept."""
+
+    every_steps: int | None = Field(None, ge=1)
+    """Write a checkpoint every this many optimizer steps (null: not by steps)."""
+    every_epochs: int | None = Field(1, ge=1)
+    """Write a checkpoint at the end of every this many epochs (null: not by epochs)."""
+    keep_last: int = Field(3, ge=1)
+    """How many of the newest checkpoints to keep; older ones are deleted."""
+
+
+class TrainConfig(StrictModel):
+    """The generic training loop: duration, batches, precision, seeds, validation."""
+
+    epochs: int = Field(2, ge=0)
+    """Number of passes over the training data."""
+    max_steps: int | None = Field(None, ge=1)
+    """Stop after this many optimizer steps, whatever the epoch (null: no limit)."""
+    batch_size: int = Field(16, ge=1)
+    """Global batch size per optimizer step, split evenly across processes."""
+    accumulate: int = Field(1, ge=1)
+    """Micro-batches whose gradients are accumulated before each optimizer step."""
+    grad_clip: float | None = Field(None, gt=0)
+    """Clip the gradient norm to this value (null: no clipping)."""
+    precision: Literal["32", "bf16", "fp16"] = "32"
+    """Numeric precision: full fp32, or bf16/fp16 autocast (fp16 needs CUDA)."""
+    compile: bool = False
+    """Compile the model with torch.compile before training."""
+    seed: int = 0
+    """Base seed; model, data and per-rank seeds are derived from it."""
+    deterministic: bool = False
+    """Use deterministic algorithms only (bit-reproducible runs, sometimes slower)."""
+    val_every: int = Field(1, ge=1)
+    """Run validation every this many epochs."""
+    num_workers: int = Field(0, ge=0)
+    """Data-loading worker processes per training process."""
+    strategy: str = "auto"
+    """Distribution strategy (`auto`, `single`, `ddp`, ...); `auto` picks from the launch."""
+    checkpoint: CheckpointConfig = CheckpointConfig()
+    """Checkpoint schedule."""
+    early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+    """Early stopping on a validation metric."""
+
+    @model_validator(mode="after")
+    def _has_an_end(self) -> TrainConfig:
+        if self.epochs == 0 and self.max_steps is None:
+            raise ValueError("train.epochs is 0 and train.max_steps is null: the run would never "
+                             "stop. Set train.epochs >= 1 or train.max_steps.")
+        return self
+
+
+class TrackingConfig(StrictModel):
+    """Where metrics, parameters and artifacts are recorded."""
+
+    mlflow: bool = True
+    """Record the run in MLflow (embedded SQLite store under `.dte/` unless `uri` is set)."""
+    uri: str | None = None
+    """MLflow tracking URI (`http://host:port` for a server); null: embedded store or
+    the DTE_TRACKING_URI environment variable."""
+    experiment: str | None = None
+    """MLflow experiment name (null: the science name)."""
+    tensorboard: bool = False
+    """Also write TensorBoard event files into the run directory."""
+    log_every: int = Field(10, ge=1)
+    """Log training metrics every this many optimizer steps."""

@@ -1,0 +1,78 @@
+"""Discover installed sciences through the `dte.sciences` entry-point group."""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+
+from dte_core.errors import DteError, UnknownScienceError
+from dte_core.science import Science
+
+GROUP = "dte.sciences"
+# Sciences shipped by this project, so that a missing one can be named with its install command.
+KNOWN_DISTRIBUTIONS = {
+    "virgo-gw": "dte-virgo-gw",
+    "hep-3dgan": "dte-hep-3dgan",
+    "climate-cyclone": "dte-climate-cyclone",
+}
+
+
+@cache
+def installed() -> dict[str, EntryPoint]:
+    """Entry points of every installed science by name, without importing them."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def load(name: str) -> Science:
+    """Import and return the science registered as `name`."""
+    eps = installed()
+    if name not in eps:
+        raise UnknownScienceError(unknown_science_message(name, sorted(eps)))
+    ep = eps[name]
+    dist = ep.dist.name if ep.dist else KNOWN_DISTRIBUTIONS.get(name, name)
+    try:
+        obj = ep.load()
+    except ImportError as exc:
+        raise DteError(
+            f"The science '{name}' is installed but cannot be imported ({exc}). Reinstall it with "
+            f"pip install --force-reinstall {dist}."
+        ) from exc
+    if not isinstance(obj, Science):
+        raise DteError(
+            f"The entry point '{name} = {ep.value}' in group '{GROUP}' gives a "
+            f"{type(obj).__name__}, not a dte_core.science.Science instance; the package that "
+            f"registers it must be fixed."
+        )
+    if obj.name != name:
+        raise DteError(
+            f"The entry point '{name}' gives a science named '{obj.name}'; the entry-point name "
+            f"and Science.name must agree in the package that registers it."
+        )
+    return obj
+
+
+def load_all() -> list[Science]:
+    """Every installed science, sorted by name."""
+    return [load(name) for name in sorted(installed())]
+
+
+def unknown_science_message(name: str, available: list[str]) -> str:
+    """One paragraph: what is installed, the closest name and how to install the science."""
+    parts = [f"No installed science is called '{name}'."]
+    if name in KNOWN_DISTRIBUTIONS:
+        parts.append(f"Install it with: pip install {KNOWN_DISTRIBUTIONS[name]}.")
+    else:
+        candidates = sorted(set(available) | set(KNOWN_DISTRIBUTIONS))
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
+        if close:
+            guess = close[0]
+            parts.append(f"Did you mean '{guess}'?")
+            if guess not in available:
+                parts.append(f"It is not installed: pip install {KNOWN_DISTRIBUTIONS[guess]}.")
+    parts.append(
+        "Installed: " + (", ".join(available) if available else "none")
+        + ". Other sciences install as pip install dte-<science> (for example pip install "
+        "dte-virgo-gw); `dte sciences` lists what is installed."
+    )
+    return " ".join(parts)
