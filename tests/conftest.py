@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+
 import pytest
+
 
 @pytest.fixture(scope="session")
 def uv() -> str:

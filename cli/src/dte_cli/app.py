@@ -12,6 +12,9 @@ from dte_cli.lazy import LazyGroup, new_app
 COMMANDS: dict[str, tuple[str, str]] = {
     "sciences": ("dte_cli.commands.sciences", "List the installed sciences."),
     "config": ("dte_cli.commands.config", "Show a science's resolved configuration or its schema."),
+    "train": ("dte_cli.commands.train", "Train a science's model (one process, or several)."),
+    "runs": ("dte_cli.commands.runs", "List runs or show one."),
+    "sync": ("dte_cli.commands.sync", "Send a run's unsent metrics and artifacts to MLflow."),
 }
 
 

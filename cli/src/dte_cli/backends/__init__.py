@@ -1,0 +1,1 @@
+"""Backends turn one resource request into processes (local now; SLURM next)."""

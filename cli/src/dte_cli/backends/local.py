@@ -1,0 +1,95 @@
+"""Local backend: one worker in-process, several under torchrun on this host."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dte_core.errors import DteError
+from dte_core.signals import EXIT_INTERRUPTED, EXIT_PREEMPTED
+
+STOP_CODES = (EXIT_PREEMPTED, EXIT_INTERRUPTED)
+
+
+class WorkerFailed(DteError):
+    """A worker process of a multi-process run failed."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class LocalLaunch:
+    """How a run's workers start on this host."""
+
+    run_dir: Path
+    procs: int
+    checkpoint: Path | None = None
+
+    def worker_args(self) -> list[str]:
+        args = ["-m", "dte_core.worker", str(self.run_dir)]
+        if self.checkpoint is not None:
+            args += ["--checkpoint", str(self.checkpoint)]
+        return args
+
+    def torchrun_args(self) -> list[str]:
+        """Arguments of torch.distributed.run (the `torchrun` command)."""
+        return ["--standalone", "--nnodes", "1", "--nproc-per-node", str(self.procs),
+                "--max-restarts", "0", "--log-dir", str(self.run_dir / "logs"), "--tee", "3",
+                *self.worker_args()]
+
+    def command(self) -> list[str]:
+        """The exact command this launch runs (in-process for one worker)."""
+        if self.procs == 1:
+            return [sys.executable, *self.worker_args()]
+        return [sys.executable, "-m", "torch.distributed.run", *self.torchrun_args()]
+
+    def describe(self) -> str:
+        return shlex.join(self.command())
+
+    def run(self) -> int:
+        """Run the workers; returns the exit code (0, or 75/130 after a signal checkpoint)."""
+        if self.procs == 1:
+            from dte_core.worker import run
+
+            return run(self.run_dir, self.checkpoint)
+        return self._torchrun()
+
+    def _torchrun(self) -> int:
+        from torch.distributed.elastic.multiprocessing.api import SignalException
+        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+        from torch.distributed.run import get_args_parser
+        from torch.distributed.run import run as torchrun
+
+        # torchrun would force 1 thread per worker (with a warning); share the cores instead.
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.procs)))
+        args = get_args_parser().parse_args(self.torchrun_args())
+        try:
+            torchrun(args)
+        except ChildFailedError as exc:
+            codes = {rank: failure.exitcode for rank, failure in exc.failures.items()}
+            if set(codes.values()) <= set(STOP_CODES):
+                return max(codes.values())
+            rank, failure = exc.get_first_failure()
+            raise WorkerFailed(
+                f"Worker rank {rank} of {self.procs} failed first: {describe_exit(failure.exitcode)}"
+                f" (pid {failure.pid}). The other workers were stopped. Its output is under "
+                f"{self.run_dir / 'logs'}; the run's last checkpoint (if any) can be resumed "
+                f"with --resume {self.run_dir.name}."
+            ) from None
+        except SignalException as exc:
+            return EXIT_INTERRUPTED if exc.sigval == signal.SIGINT else EXIT_PREEMPTED
+        return 0
+
+
+def describe_exit(code: int) -> str:
+    """'exit code 1' or 'killed by SIGKILL (exit code -9)'."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name} (exit code {code})"
+        except ValueError:
+            pass
+    return f"exit code {code}"

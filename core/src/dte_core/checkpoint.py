@@ -1,0 +1,198 @@
+"""Checkpoint directories: written atomically with a manifest, verified on load, last K kept.
+
+Layout of one checkpoint, `checkpoints/step-00000120/`:
+  meta.json         step, epoch, position in the epoch, seed, sizes and sha256 of every file
+  state.pt          models, optimizers, schedulers, grad scaler (written by the strategy)
+  rng-rank{R}.pt    python, numpy, torch and CUDA random states of rank R
+The directory is assembled under a temporary name and renamed when complete, so a directory
+with the final name is always whole; `meta.json` is readable without torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dte_core.errors import DteError
+
+if TYPE_CHECKING:
+    from dte_core.strategies.base import Strategy
+
+PREFIX = "step-"
+META = "meta.json"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(DteError):
+    """A checkpoint that is missing, truncated or corrupt."""
+
+
+@dataclass
+class Position:
+    """Where training stands: optimizer steps done, epoch, global batches done in the epoch."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+
+
+def name_for(step: int) -> str:
+    return f"{PREFIX}{step:08d}"
+
+
+def complete(root: Path) -> list[Path]:
+    """Checkpoint directories under `root` that were fully written, oldest first."""
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir()
+             if p.is_dir() and p.name.startswith(PREFIX) and (p / META).is_file()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def rng_state() -> dict[str, Any]:
+    """Every random state of this process, as tensors and plain data (weights_only-safe)."""
+    import torch
+
+    version, mt, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": {"version": version, "state": list(mt), "gauss": gauss},
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos,
+                  "has_gauss": has_gauss, "cached": cached},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what `rng_state` captured."""
+    import torch
+
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
+    npy = state["numpy"]
+    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"],
+                         npy["has_gauss"], npy["cached"]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save(root: Path, strategy: Strategy, position: Position, states: dict[str, Any],
+         info: dict[str, Any], keep_last: int) -> Path:
+    """Write a checkpoint collectively (every rank calls this); returns its directory."""
+    import torch
+
+    final = root / name_for(position.step)
+    tmp = root / f".tmp-{final.name}"
+    if strategy.is_global_zero:
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    strategy.barrier()
+    if final.exists():  # already written at this step (an epoch end that is also a signal stop)
+        strategy.barrier()
+        return final
+    torch.save(rng_state(), tmp / f"rng-rank{strategy.rank}.pt")
+    strategy.save_states(tmp, states)
+    strategy.barrier()
+    if strategy.is_global_zero:
+        files = sorted(p.name for p in tmp.iterdir())
+        meta = {"format": FORMAT_VERSION, **asdict(position), "world_size": strategy.world_size,
+                "strategy": strategy.name, **info,
+                "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": sha256(tmp / f)}
+                          for f in files}}
+        _write_json(tmp / META, meta)
+        _fsync_dir(tmp)
+        os.rename(tmp, final)
+        _fsync_dir(root)
+        for old in complete(root)[:-keep_last]:
+            shutil.rmtree(old, ignore_errors=True)
+    strategy.barrier()
+    return final
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    """The checkpoint's meta.json (readable without torch)."""
+    try:
+        return json.loads((directory / META).read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"Checkpoint '{directory}' has no readable {META} ({exc}).") from None
+
+
+def verify(directory: Path, previous: Path | None = None) -> dict[str, Any]:
+    """Check every file against meta.json; a mismatch names the file and the previous good one."""
+    meta = read_meta(directory)
+    for name, expected in meta.get("files", {}).items():
+        path = directory / name
+        problem = None
+        if not path.is_file():
+            problem = "is missing"
+        elif path.stat().st_size != expected["bytes"]:
+            problem = (f"has {path.stat().st_size} bytes instead of {expected['bytes']} "
+                       f"(truncated or overwritten)")
+        elif sha256(path) != expected["sha256"]:
+            problem = "does not match its recorded sha256 (corrupt)"
+        if problem:
+            fallback = (f"The previous good checkpoint is '{previous}': move '{directory}' aside "
+                        f"(e.g. mv {directory} {directory}.corrupt) and resume again to continue "
+                        f"from it." if previous else
+                        "There is no earlier checkpoint in this run to fall back to.")
+            raise CheckpointError(f"Checkpoint file '{path}' {problem}. {fallback}")
+    return meta
+
+
+def latest(root: Path) -> Path | None:
+    """The newest complete checkpoint under `root`, or None."""
+    found = complete(root)
+    return found[-1] if found else None
+
+
+def load(directory: Path, strategy: Strategy) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify and read a checkpoint: (meta, states); restores this rank's random state."""
+    import torch
+
+    earlier = [p for p in complete(directory.parent) if p.name < directory.name]
+    meta = verify(directory, earlier[-1] if earlier else None)
+    try:
+        states = strategy.load_states(directory)
+        rng_file = directory / f"rng-rank{strategy.rank}.pt"
+        rng = torch.load(rng_file, weights_only=True) if rng_file.is_file() else None
+    except Exception as exc:  # torch raises several types for damaged archives
+        raise CheckpointError(f"Checkpoint '{directory}' cannot be loaded: {exc}") from None
+    if rng is not None:
+        set_rng_state(rng)
+    return meta, states
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    with path.open("w") as handle:
+        json.dump(data, handle, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,116 @@
+"""Where this process runs: the one place that reads torchrun, SLURM and MPI variables."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Launcher = Literal["torchrun", "slurm", "mpi", "none"]
+
+# Variables recorded in every run's manifest, so a run can be traced back to its launch.
+RECORDED_PREFIXES = ("SLURM_", "TORCHELASTIC_", "OMPI_COMM_WORLD_", "PMI_", "PMIX_")
+RECORDED_NAMES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
+                  "MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES")
+
+
+@dataclass(frozen=True)
+class ClusterEnv:
+    """Rank layout of this process and how it was launched."""
+
+    launcher: Launcher
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+    local_world_size: int = 1
+    node_rank: int = 0
+    master_addr: str = "127.0.0.1"
+    master_port: int = 29500
+
+    @property
+    def distributed(self) -> bool:
+        """Whether several processes take part."""
+        return self.world_size > 1
+
+    @property
+    def is_global_zero(self) -> bool:
+        """Whether this is rank 0, the one that logs and writes shared files."""
+        return self.rank == 0
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for manifests."""
+        return asdict(self)
+
+
+def _int(environ: Mapping[str, str], *names: str, default: int) -> int:
+    for name in names:
+        if environ.get(name, "").strip().lstrip("-").isdigit():
+            return int(environ[name])
+    return default
+
+
+def detect(environ: Mapping[str, str] | None = None) -> ClusterEnv:
+    """Read the launcher's variables: torchrun first, then SLURM (srun tasks), then MPI."""
+    env = os.environ if environ is None else environ
+    if "TORCHELASTIC_RUN_ID" in env or ("RANK" in env and "WORLD_SIZE" in env):
+        return ClusterEnv(
+            launcher="torchrun",
+            rank=_int(env, "RANK", default=0),
+            local_rank=_int(env, "LOCAL_RANK", default=0),
+            world_size=_int(env, "WORLD_SIZE", default=1),
+            local_world_size=_int(env, "LOCAL_WORLD_SIZE", default=1),
+            node_rank=_int(env, "GROUP_RANK", "SLURM_NODEID", default=0),
+            master_addr=env.get("MASTER_ADDR", "127.0.0.1"),
+            master_port=_int(env, "MASTER_PORT", default=29500),
+        )
+    if "SLURM_PROCID" in env and _int(env, "SLURM_NTASKS", default=1) > 1:
+        return ClusterEnv(
+            launcher="slurm",
+            rank=_int(env, "SLURM_PROCID", default=0),
+            local_rank=_int(env, "SLURM_LOCALID", default=0),
+            world_size=_int(env, "SLURM_NTASKS", default=1),
+            local_world_size=_int(env, "SLURM_NTASKS_PER_NODE", "SLURM_TASKS_PER_NODE",
+                                  default=1),
+            node_rank=_int(env, "SLURM_NODEID", default=0),
+            master_addr=env.get("MASTER_ADDR") or first_slurm_host(env),
+            master_port=_int(env, "MASTER_PORT", default=slurm_port(env)),
+        )
+    if "OMPI_COMM_WORLD_SIZE" in env or "PMI_SIZE" in env:
+        return ClusterEnv(
+            launcher="mpi",
+            rank=_int(env, "OMPI_COMM_WORLD_RANK", "PMI_RANK", default=0),
+            local_rank=_int(env, "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", default=0),
+            world_size=_int(env, "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", default=1),
+            local_world_size=_int(env, "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS",
+                                  default=1),
+            master_addr=env.get("MASTER_ADDR", "127.0.0.1"),
+            master_port=_int(env, "MASTER_PORT", default=29500),
+        )
+    return ClusterEnv(launcher="none")
+
+
+def first_slurm_host(environ: Mapping[str, str]) -> str:
+    """The first host of the job's node list (simple `node[01-04]` forms), else this host."""
+    nodes = environ.get("SLURM_JOB_NODELIST") or environ.get("SLURM_NODELIST") or ""
+    if not nodes:
+        return socket.gethostname()
+    head = nodes.split(",")[0]
+    if "[" in head:
+        prefix, rest = head.split("[", 1)
+        first = rest.split("-")[0].split(",")[0].rstrip("]")
+        return prefix + first
+    return head
+
+
+def slurm_port(environ: Mapping[str, str]) -> int:
+    """A rendezvous port derived from the job id, so concurrent jobs on a node do not clash."""
+    return 20000 + _int(environ, "SLURM_JOB_ID", default=0) % 20000
+
+
+def recorded_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Launcher variables worth keeping in a run's manifest."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(env.items())
+            if k in RECORDED_NAMES or k.startswith(RECORDED_PREFIXES)}

@@ -1,0 +1,73 @@
+"""What a training step may do: back-propagate and step an optimizer, with accumulation,
+clipping and gradient scaling handled the same way for every strategy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from dte_core.strategies.base import Strategy
+    from dte_core.task import Optimization
+
+
+class StepContext:
+    """Handed to `Task.training_step`; one per micro-batch."""
+
+    def __init__(self, strategy: Strategy, optimization: Optimization, scaler: Any,
+                 grad_clip: float | None, accumulate: int) -> None:
+        self.strategy = strategy
+        self.optimization = optimization
+        self.scaler = scaler
+        self.grad_clip = grad_clip
+        self.accumulate = accumulate
+        self.epoch = 0
+        self.step = 0  # optimizer steps done so far
+        self.micro_step = 0  # index of this micro-batch within the accumulation window
+        self.optimized: list[str] = []
+
+    @property
+    def device(self) -> torch.device:
+        return self.strategy.device
+
+    @property
+    def syncing(self) -> bool:
+        """Whether this micro-batch ends an accumulation window (the optimizer steps)."""
+        return self.micro_step == self.accumulate - 1
+
+    def begin(self, epoch: int, step: int, micro_step: int) -> None:
+        """Prepare for the next micro-batch."""
+        self.epoch, self.step, self.micro_step = epoch, step, micro_step
+        self.optimized = []
+
+    def optimize(self, name: str, loss: torch.Tensor) -> None:
+        """Back-propagate `loss` for optimizer `name`; at the window's end clip and step it."""
+        optimizers = self.optimization.optimizers
+        if name not in optimizers:
+            from dte_core.errors import DteError
+
+            raise DteError(f"ctx.optimize('{name}', ...) names no optimizer of this task; its "
+                           f"optimizers are: {', '.join(optimizers)}.")
+        optimizer = optimizers[name]
+        scaled = loss / self.accumulate if self.accumulate > 1 else loss
+        if self.scaler is not None:
+            scaled = self.scaler.scale(scaled)
+        self.strategy.backward(scaled)
+        self.optimized.append(name)
+        if not self.syncing:
+            return
+        if self.grad_clip is not None:
+            import torch
+
+            if self.scaler is not None:
+                self.scaler.unscale_(optimizer)
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if self.optimization.scheduler_interval == "step" and name in self.optimization.schedulers:
+            self.optimization.schedulers[name].step()

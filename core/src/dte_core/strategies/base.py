@@ -1,0 +1,111 @@
+"""The Strategy interface: how models, gradients and checkpoints are spread over processes."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from dte_core.env import ClusterEnv
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+class Strategy(ABC):
+    """One engine of distribution; the Trainer talks only to this interface."""
+
+    name: ClassVar[str]
+    #: one task per GPU (Horovod, native DeepSpeed) or one launcher per node (torchrun)
+    task_layout: ClassVar[str] = "torchrun"
+
+    def __init__(self, env: ClusterEnv) -> None:
+        self.env = env
+
+    @property
+    def rank(self) -> int:
+        return self.env.rank
+
+    @property
+    def world_size(self) -> int:
+        return self.env.world_size
+
+    @property
+    def is_global_zero(self) -> bool:
+        return self.env.is_global_zero
+
+    @abstractmethod
+    def setup(self) -> None:
+        """Join the process group (if any) and choose `self.device`."""
+
+    device: torch.device
+
+    @abstractmethod
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """The model as the training step should call it (e.g. inside DDP)."""
+
+    def unwrap(self, model: nn.Module) -> nn.Module:
+        """The plain module inside whatever `wrap` (and torch.compile) added."""
+        inner = getattr(model, "_orig_mod", model)
+        inner = getattr(inner, "module", inner)
+        return getattr(inner, "_orig_mod", inner)
+
+    def no_sync(self, models: Mapping[str, nn.Module]) -> contextlib.AbstractContextManager:
+        """Skip gradient synchronisation (accumulation micro-steps); a no-op by default."""
+        return contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """Back-propagate `loss`."""
+        loss.backward()
+
+    def all_reduce(self, tensor: torch.Tensor, op: str = "sum") -> torch.Tensor:
+        """Reduce `tensor` over all processes in place (`sum` or `max`) and return it."""
+        return tensor
+
+    def all_reduce_async(self, tensor: torch.Tensor) -> Any:
+        """Start a max-reduction of `tensor`; `.wait()` on the result finishes it."""
+        return _Done()
+
+    def barrier(self) -> None:
+        """Wait until every process gets here."""
+
+    def broadcast_object(self, obj: Any) -> Any:
+        """Rank 0's `obj` on every process."""
+        return obj
+
+    def save_states(self, directory: Path, states: dict[str, Any]) -> list[str]:
+        """Write the shared training state into `directory`; returns the files written.
+
+        The default writes one `state.pt` from rank 0 (replicated data parallelism)."""
+        if not self.is_global_zero:
+            return []
+        import torch
+
+        torch.save(states, directory / "state.pt")
+        return ["state.pt"]
+
+    def load_states(self, directory: Path) -> dict[str, Any]:
+        """Read what `save_states` wrote, never unpickling arbitrary objects."""
+        import torch
+
+        return torch.load(directory / "state.pt", map_location=self.device, weights_only=True)
+
+    def teardown(self) -> None:
+        """Leave the process group."""
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Strategy]:
+        """setup() ... teardown(), even on errors."""
+        self.setup()
+        try:
+            yield self
+        finally:
+            self.teardown()
+
+
+class _Done:
+    def wait(self) -> None:
+        return None

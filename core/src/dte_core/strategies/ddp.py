@@ -1,0 +1,83 @@
+"""torch.distributed data parallelism: NCCL on CUDA, gloo on CPU."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from dte_core.strategies import register
+from dte_core.strategies.base import Strategy
+
+
+@register("ddp")
+class DistributedDataParallel(Strategy):
+    """Replicated model, gradients averaged across processes after each backward."""
+
+    timeout = timedelta(minutes=10)
+
+    def setup(self) -> None:
+        import torch
+        import torch.distributed as dist
+
+        cuda = torch.cuda.is_available()
+        self.device = torch.device("cuda", self.env.local_rank) if cuda else torch.device("cpu")
+        if cuda:
+            torch.cuda.set_device(self.device)
+        if not dist.is_initialized():
+            # torchrun sets these already (and serves the store); srun and mpirun do not.
+            for name, value in (("RANK", self.rank), ("WORLD_SIZE", self.world_size),
+                                ("LOCAL_RANK", self.env.local_rank),
+                                ("MASTER_ADDR", self.env.master_addr),
+                                ("MASTER_PORT", self.env.master_port)):
+                os.environ.setdefault(name, str(value))
+            dist.init_process_group("nccl" if cuda else "gloo", init_method="env://",
+                                    rank=self.rank, world_size=self.world_size,
+                                    timeout=self.timeout)
+
+    def wrap(self, model):
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        model = model.to(self.device)
+        if not any(p.requires_grad for p in model.parameters()):
+            return model
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DDP(model, device_ids=ids)
+
+    def no_sync(self, models: Mapping[str, Any]):
+        stack = contextlib.ExitStack()
+        for model in models.values():
+            if hasattr(model, "no_sync"):
+                stack.enter_context(model.no_sync())
+        return stack
+
+    def all_reduce(self, tensor, op: str = "sum"):
+        import torch.distributed as dist
+
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
+        return tensor
+
+    def all_reduce_async(self, tensor):
+        import torch.distributed as dist
+
+        return dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True)
+
+    def barrier(self) -> None:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+    def broadcast_object(self, obj: Any) -> Any:
+        import torch.distributed as dist
+
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def teardown(self) -> None:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()

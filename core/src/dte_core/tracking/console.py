@@ -1,0 +1,94 @@
+"""Console sink: a rich progress bar on a terminal, plain lines in batch logs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dte_core.tracking import Sink
+
+
+def _fmt(metrics: Mapping[str, float]) -> str:
+    return "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+
+
+class ConsoleSink(Sink):
+    """Progress with step/s, ETA and the running loss; epoch and validation summaries."""
+
+    def __init__(self, title: str, interactive: bool | None = None) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.title = title
+        self.interactive = sys.stderr.isatty() if interactive is None else interactive
+        self.progress = None
+        self.task_id = None
+        self.total = 0
+        self.t0 = self.last_print = time.perf_counter()
+        self.step0 = 0
+        #: without a terminal, print progress lines at most this often (epoch summaries always)
+        self.print_every_s = 10.0
+
+    def start(self, params: Mapping[str, Any], artifacts: list[Path], total_steps: int,
+              done_steps: int) -> None:
+        self.total, self.step0, self.t0 = total_steps, done_steps, time.perf_counter()
+        if not self.interactive:
+            self.console.print(f"{self.title}: {total_steps} steps"
+                               + (f", resuming at step {done_steps}" if done_steps else ""))
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"),
+            console=self.console, refresh_per_second=4, transient=False,
+        )
+        self.progress.start()
+        self.task_id = self.progress.add_task(self.title, total=total_steps, completed=done_steps,
+                                              rate="", metrics="")
+
+    def advance(self, step: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task_id, completed=step)
+
+    def _rate(self, step: int) -> str:
+        """Steps per second since the previous log event."""
+        now = time.perf_counter()
+        elapsed, done = now - self.t0, step - self.step0
+        self.t0, self.step0 = now, step
+        return f"{done / elapsed:.1f} step/s" if elapsed > 0 and done > 0 else ""
+
+    def log(self, metrics: Mapping[str, float], step: int, epoch: int) -> None:
+        summary = any(k.startswith("val/") or k.endswith("epoch_time_s") for k in metrics)
+        shown = {k: v for k, v in metrics.items() if k.startswith(("train/loss", "val/"))} or \
+            dict(list(metrics.items())[:3])
+        if self.progress is not None:
+            if not summary:
+                self.progress.update(self.task_id, completed=step, rate=self._rate(step),
+                                     metrics=_fmt(shown))
+            else:
+                self.progress.console.print(f"epoch {epoch}  step {step}  {_fmt(metrics)}")
+        elif summary or time.perf_counter() - self.last_print >= self.print_every_s:
+            rate = "" if summary else f"  {self._rate(step)}"
+            self.console.print(f"epoch {epoch}  step {step}/{self.total}{rate}  "
+                               f"{_fmt(metrics if summary else shown)}")
+            self.last_print = time.perf_counter()
+
+    def message(self, text: str) -> None:
+        self.console.print(text)
+
+    def finish(self, status: str) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        self.console.print(f"{self.title}: {status}")

@@ -1,0 +1,414 @@
+"""The Trainer: one generic loop that runs any Task on any Strategy."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dte_core import checkpoint
+from dte_core.errors import DteError
+from dte_core.precision import Precision
+from dte_core.sampling import BatchLayout, TrainBatches, ValBatches
+from dte_core.seeding import derive, seed_everything
+from dte_core.signals import StopFlag
+from dte_core.step import StepContext
+from dte_core.tracking import Logger
+
+if TYPE_CHECKING:
+    import torch
+
+    from dte_core.schemas import TrainConfig
+    from dte_core.strategies.base import Strategy
+    from dte_core.task import Optimization, Task
+
+
+@dataclass
+class FitResult:
+    """How a fit ended."""
+
+    status: str  # finished | stopped (signal or early stop ends as finished)
+    step: int
+    epoch: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    signal: int | None = None
+    checkpoint: Path | None = None
+
+
+class StepOutputError(DteError):
+    """A training_step that returned nothing the Trainer can optimize."""
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """Move tensors in a (nested) batch to `device`."""
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, Mapping):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, list | tuple):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+def batch_length(batch: Any) -> int:
+    """Samples in a batch: the leading dimension of its first tensor."""
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    if isinstance(batch, Mapping):
+        return batch_length(next(iter(batch.values())))
+    if isinstance(batch, list | tuple):
+        return batch_length(batch[0])
+    raise DteError(f"Cannot tell the size of a batch of type {type(batch).__name__}.")
+
+
+class Trainer:
+    """Runs `task` under `strategy`: epochs, validation, checkpoints, signals, tracking."""
+
+    def __init__(self, task: Task, config: TrainConfig, strategy: Strategy, logger: Logger,
+                 checkpoint_dir: Path | None = None, science: str = "",
+                 log_every: int = 10) -> None:
+        self.task, self.cfg, self.strategy, self.logger = task, config, strategy, logger
+        self.log_every = log_every
+        self.checkpoint_dir = checkpoint_dir
+        self.science = science
+        self.stop = StopFlag()
+        self.best: float | None = None
+        self.bad_validations = 0
+        self.last_checkpoint: Path | None = None
+
+    # ---- setup -------------------------------------------------------------------------
+    def _configure(self) -> None:
+        import torch
+
+        cfg, strategy = self.cfg, self.strategy
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        self.precision = Precision(cfg.precision, strategy.device)
+        seed_everything(derive(cfg.seed, "model"))  # identical initial weights on every rank
+        plain = self.task.configure_models()
+        if not plain:
+            raise DteError("The task's configure_models() returned no model.")
+        plain = {name: model.to(strategy.device) for name, model in plain.items()}
+        self.optimization: Optimization = self.task.configure_optimizers(plain)
+        if not self.optimization.optimizers:
+            raise DteError("The task's configure_optimizers() returned no optimizer.")
+        wrapped = {name: strategy.wrap(model) for name, model in plain.items()}
+        if cfg.compile:
+            wrapped = {name: torch.compile(model) for name, model in wrapped.items()}
+        self.plain, self.wrapped = plain, wrapped
+        self.layout = BatchLayout(cfg.batch_size, strategy.world_size, cfg.accumulate)
+        self.train_data = self.task.train_dataset()
+        self.val_data = self.task.val_dataset()
+        self.steps_per_epoch = self.layout.steps_per_epoch(len(self.train_data))
+        if self.steps_per_epoch == 0:
+            raise DteError(
+                f"The training set has {len(self.train_data)} samples, fewer than one global "
+                f"batch (train.batch_size={cfg.batch_size}): no step could run. Lower "
+                f"train.batch_size or use more data."
+            )
+        by_epochs = cfg.epochs * self.steps_per_epoch if cfg.epochs else math.inf
+        self.total_steps = int(min(by_epochs, cfg.max_steps or math.inf))
+        self.ctx = StepContext(strategy, self.optimization, self.precision.scaler,
+                               cfg.grad_clip, cfg.accumulate)
+
+    def _loader(self, dataset: Any, batch_sampler: Any, epoch: int):
+        """A DataLoader over `dataset` whose worker seeds depend only on (seed, epoch, rank)."""
+        import torch
+        from torch.utils.data import DataLoader
+
+        generator = torch.Generator().manual_seed(derive(self.cfg.seed, "loader", epoch,
+                                                         self.strategy.rank))
+        return DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=self.task.collate,
+                          num_workers=self.cfg.num_workers, generator=generator,
+                          pin_memory=self.strategy.device.type == "cuda")
+
+    # ---- state ---------------------------------------------------------------------------
+    def _states(self) -> dict[str, Any]:
+        opt = self.optimization
+        return {
+            "models": {k: m.state_dict() for k, m in self.plain.items()},
+            "optimizers": {k: o.state_dict() for k, o in opt.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in opt.schedulers.items()},
+            "scaler": self.precision.state_dict(),
+            "trainer": {"best": self.best, "bad_validations": self.bad_validations},
+        }
+
+    def _load_states(self, states: dict[str, Any]) -> None:
+        opt = self.optimization
+        for name, model in self.plain.items():
+            model.load_state_dict(states["models"][name])
+        for name, optimizer in opt.optimizers.items():
+            optimizer.load_state_dict(states["optimizers"][name])
+        for name, scheduler in opt.schedulers.items():
+            scheduler.load_state_dict(states["schedulers"][name])
+        self.precision.load_state_dict(states.get("scaler", {}))
+        trainer = states.get("trainer", {})
+        self.best, self.bad_validations = trainer.get("best"), trainer.get("bad_validations", 0)
+
+    def save_checkpoint(self, position: checkpoint.Position) -> Path | None:
+        if self.checkpoint_dir is None:
+            return None
+        path = checkpoint.save(self.checkpoint_dir, self.strategy, position, self._states(),
+                               {"science": self.science, "seed": self.cfg.seed},
+                               self.cfg.checkpoint.keep_last)
+        self.last_checkpoint = path
+        self.logger.message(f"checkpoint {path.name} written")
+        return path
+
+    def restore(self, directory: Path) -> checkpoint.Position:
+        meta, states = checkpoint.load(directory, self.strategy)
+        self._load_states(states)
+        if meta.get("world_size") != self.strategy.world_size:
+            self.logger.message(
+                f"resuming a {meta.get('world_size')}-process checkpoint on "
+                f"{self.strategy.world_size} process(es): weights and data order continue, "
+                f"per-rank random streams restart")
+        return checkpoint.Position(meta["step"], meta["epoch"], meta["batch_in_epoch"])
+
+    # ---- loop ----------------------------------------------------------------------------
+    def fit(self, resume_from: Path | None = None, params: Mapping[str, Any] | None = None,
+            artifacts: list[Path] | None = None) -> FitResult:
+        """Train until the epochs or max_steps are done, a signal arrives or early stopping."""
+        import torch
+
+        self._configure()
+        if resume_from is not None:
+            position = self.restore(resume_from)
+        else:
+            position = checkpoint.Position()
+            seed_everything(derive(self.cfg.seed, "train", self.strategy.rank))
+        self.stop.install()
+        status = "failed"
+        self.logger.start(params or {}, artifacts or [], self.total_steps, position.step)
+        try:
+            result = self._loop(position, torch)
+            status = result.status
+            return result
+        finally:
+            self.stop.uninstall()
+            self.logger.finish(status)
+
+    def _loop(self, pos: checkpoint.Position, torch) -> FitResult:
+        cfg, strategy, task, ctx = self.cfg, self.strategy, self.task, self.ctx
+        single_optimizer = next(iter(self.optimization.optimizers)) \
+            if len(self.optimization.optimizers) == 1 else None
+        pending = None  # async agreement on stop requests, one step behind
+        metrics: dict[str, float] = {}
+        epochs = cfg.epochs if cfg.epochs else math.inf
+        while pos.epoch < epochs and pos.step < self.total_steps:
+            self._set_mode(train=True)
+            sampler = TrainBatches(len(self.train_data), self.layout, strategy.rank, cfg.seed,
+                                   pos.epoch, pos.batch_in_epoch)
+            batches = iter(self._loader(self.train_data, sampler, pos.epoch))
+            sums: dict[str, torch.Tensor] = {}
+            count = 0
+            t_epoch = time.perf_counter()
+            while pos.batch_in_epoch < self.steps_per_epoch and pos.step < self.total_steps:
+                for micro in range(cfg.accumulate):
+                    batch = to_device(next(batches), strategy.device)
+                    ctx.begin(pos.epoch, pos.step, micro)
+                    syncing = micro == cfg.accumulate - 1
+                    with strategy.no_sync(self.wrapped) if not syncing else nullcontext():
+                        with self.precision.autocast():
+                            out = task.training_step(batch, ctx)
+                        loss, step_metrics = self._split_output(out, single_optimizer)
+                        if not ctx.optimized:
+                            ctx.optimize(single_optimizer, loss)
+                    for key, value in step_metrics.items():
+                        value = value.detach().float()
+                        sums[key] = sums[key] + value if key in sums else value
+                    count += 1
+                if self.precision.scaler is not None:
+                    self.precision.scaler.update()
+                pos.step += 1
+                pos.batch_in_epoch += 1
+                self.logger.advance(pos.step)
+                if pos.step % self.log_every == 0 or pos.step == self.total_steps:
+                    metrics = self._reduce_means(sums, count, prefix="train/")
+                    self.logger.log(metrics, pos.step, pos.epoch)
+                    sums, count = {}, 0
+                every = cfg.checkpoint.every_steps
+                if every and pos.step % every == 0:
+                    self.save_checkpoint(pos)
+                agreed, pending = self._agree_on_stop(pending)
+                if agreed:
+                    return self._stopped(pos, agreed)
+            # end of epoch (or of max_steps inside it)
+            epoch_done = pos.batch_in_epoch >= self.steps_per_epoch
+            stop_early = False
+            elapsed = time.perf_counter() - t_epoch
+            if count:
+                metrics = self._reduce_means(sums, count, prefix="train/")
+                self.logger.log(metrics, pos.step, pos.epoch)
+            if epoch_done:
+                if self.optimization.scheduler_interval == "epoch":
+                    for scheduler in self.optimization.schedulers.values():
+                        scheduler.step()
+                self.logger.log({"train/epoch_time_s": elapsed,
+                                 "train/samples_per_s": self.steps_per_epoch * cfg.batch_size
+                                 / max(elapsed, 1e-9)}, pos.step, pos.epoch)
+                if self.val_data is not None and (pos.epoch + 1) % cfg.val_every == 0:
+                    val = self.validate()
+                    self.logger.log(val, pos.step, pos.epoch)
+                    metrics.update(val)
+                    stop_early = self._early_stop(val)
+                pos.epoch += 1
+                pos.batch_in_epoch = 0
+                every = cfg.checkpoint.every_epochs
+                if (every and pos.epoch % every == 0) or stop_early or \
+                        pos.step >= self.total_steps:
+                    self.save_checkpoint(pos)
+            elif pos.step >= self.total_steps:
+                self.save_checkpoint(pos)
+            agreed, pending = self._agree_on_stop(pending, wait_now=True)
+            if agreed:
+                return self._stopped(pos, agreed)
+            if stop_early:
+                self.logger.message(f"early stopping: {cfg.early_stopping.monitor} has not "
+                                    f"improved for {self.bad_validations} validations")
+                break
+        return FitResult("finished", pos.step, pos.epoch, metrics,
+                         checkpoint=self.last_checkpoint)
+
+    def _split_output(self, out: Any, single_optimizer: str | None):
+        """(loss or None, metrics) from what training_step returned, with clear errors."""
+        import torch
+
+        ctx = self.ctx
+        if isinstance(out, torch.Tensor):
+            loss, metrics = out, {"loss": out}
+        elif isinstance(out, Mapping):
+            loss = out.get("loss")
+            metrics = {k: v for k, v in out.items() if isinstance(v, torch.Tensor)}
+        else:
+            loss, metrics = None, {}
+        if ctx.optimized:
+            return loss, metrics
+        if single_optimizer is None:
+            raise StepOutputError(
+                f"The task has optimizers {', '.join(self.optimization.optimizers)}, so its "
+                f"training_step must call ctx.optimize(name, loss) for each of them; it called "
+                f"none and returned {type(out).__name__}."
+            )
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or not loss.requires_grad:
+            what = ("a tensor without gradient" if isinstance(loss, torch.Tensor)
+                    else type(out).__name__ if loss is None else type(loss).__name__)
+            raise StepOutputError(
+                f"The training_step of {self.science or type(self.task).__name__} returned "
+                f"{what} instead of a loss: return a scalar tensor that requires grad, or a "
+                f"dict with a 'loss' entry (other entries are logged as metrics)."
+            )
+        return loss, metrics
+
+    def _reduce_means(self, sums: Mapping[str, Any], count: int, prefix: str) -> dict[str, float]:
+        """Mean of each metric over micro-batches and ranks, as floats (rank 0 logs them)."""
+        import torch
+
+        if not sums:
+            return {}
+        keys = sorted(sums)
+        packed = torch.stack([sums[k] for k in keys] + [
+            torch.tensor(float(count), device=sums[keys[0]].device)])
+        if self.strategy.world_size > 1:
+            packed = self.strategy.all_reduce(packed)
+        values = (packed[:-1] / packed[-1]).tolist()
+        return {f"{prefix}{k}": v for k, v in zip(keys, values, strict=True)}
+
+    def validate(self) -> dict[str, float]:
+        """Validation metrics, averaged over every sample of every rank."""
+        import torch
+
+        strategy = self.strategy
+        sampler = ValBatches(len(self.val_data), self.layout.batch_size // strategy.world_size,
+                             strategy.rank, strategy.world_size)
+        self._set_mode(train=False)
+        sums: dict[str, torch.Tensor] = {}
+        total = 0
+        try:
+            with torch.no_grad(), self.precision.autocast():
+                for batch in self._loader(self.val_data, sampler, 0):
+                    batch = to_device(batch, strategy.device)
+                    n = batch_length(batch)
+                    for key, value in self.task.validation_step(batch).items():
+                        value = value.detach().float() * n
+                        sums[key] = sums[key] + value if key in sums else value
+                    total += n
+        finally:
+            self._set_mode(train=True)
+        keys = sorted(strategy.broadcast_object(sorted(sums)) if strategy.world_size > 1
+                      else sums)
+        if not keys:
+            return {}
+        zero = torch.zeros((), device=strategy.device)
+        packed = torch.stack([sums.get(k, zero) for k in keys] +
+                             [torch.tensor(float(total), device=strategy.device)])
+        if strategy.world_size > 1:
+            packed = strategy.all_reduce(packed)
+        values = (packed[:-1] / packed[-1].clamp(min=1)).tolist()
+        return {f"val/{k}": v for k, v in zip(keys, values, strict=True)}
+
+    def _set_mode(self, train: bool) -> None:
+        """Train mode with wrapped models, or eval mode with the plain ones."""
+        models = self.wrapped if train else self.plain
+        for model in models.values():
+            model.train(train)
+        self.task.models = dict(models)
+
+    def _early_stop(self, val: Mapping[str, float]) -> bool:
+        es = self.cfg.early_stopping
+        if es.monitor is None:
+            return False
+        key = es.monitor if es.monitor in val else f"val/{es.monitor}"
+        if key not in val:
+            raise DteError(f"train.early_stopping.monitor='{es.monitor}' is not a validation "
+                           f"metric of this task; it reports: {', '.join(sorted(val))}.")
+        value = val[key]
+        better = (self.best is None or
+                  (value < self.best - es.min_delta if es.mode == "min"
+                   else value > self.best + es.min_delta))
+        if better:
+            self.best, self.bad_validations = value, 0
+            return False
+        self.bad_validations += 1
+        return self.bad_validations >= es.patience
+
+    def _agree_on_stop(self, pending: Any, wait_now: bool = False) -> tuple[int, Any]:
+        """Signal number every rank agrees on (0: go on); pipelined one step in DDP."""
+        import torch
+
+        local = int(self.stop.signum or 0)
+        if self.strategy.world_size == 1:
+            return local, None
+        agreed = 0
+        if pending is not None:
+            work, flag = pending
+            work.wait()
+            agreed = int(flag.item())
+        if agreed:
+            return agreed, None
+        flag = torch.tensor([local], dtype=torch.int64)
+        if self.strategy.device.type == "cuda":
+            flag = flag.to(self.strategy.device)
+        if wait_now:
+            self.strategy.all_reduce(flag, op="max")
+            return int(flag.item()), None
+        return 0, (self.strategy.all_reduce_async(flag), flag)
+
+    def _stopped(self, pos: checkpoint.Position, signum: int) -> FitResult:
+        import signal as signal_module
+
+        path = self.save_checkpoint(pos)
+        name = signal_module.Signals(signum).name
+        self.logger.message(f"stopped by {name} at step {pos.step}; resume with --resume")
+        return FitResult("stopped", pos.step, pos.epoch, signal=signum, checkpoint=path)
