@@ -144,3 +144,13 @@ def test_schema_lists_every_leaf_with_type_default_and_help():
     assert rows["train.path"][1:3] == ("Path | null", "null")
     assert rows["train.band"][1] == "tuple[float, float]"
     assert "train" not in rows
+
+
+class Tuned(StrictModel):
+    train: Inner = Inner(epochs=9, name="science-default")
+    """A section whose defaults the science changed."""
+
+
+def test_partial_override_keeps_the_sciences_section_defaults(tmp_path):
+    cfg = resolve(Tuned, write(tmp_path, "train:\n  lr: 0.5\n"), ["train.shuffle=false"])
+    assert (cfg.train.epochs, cfg.train.name, cfg.train.lr) == (9, "science-default", 0.5)

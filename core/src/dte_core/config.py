@@ -22,8 +22,11 @@ NULL_WORDS = {"null", "~", "none", "None", "Null", "NULL"}
 def resolve(
     model: type[M], config_file: Path | str | None = None, overrides: Iterable[str] = ()
 ) -> M:
-    """Validate defaults, then the YAML file, then each `key=value` override, in that order."""
-    data: dict[str, Any] = {}
+    """Validate defaults, then the YAML file, then each `key=value` override, in that order.
+
+    Layers merge into the model's full default values, so a partial section in a file keeps
+    the science's own defaults for the keys it does not set (one source of defaults)."""
+    data: dict[str, Any] = model().model_dump()
     sources: dict[str, str] = {}
     if config_file is not None:
         from_file = load_yaml(Path(config_file))
