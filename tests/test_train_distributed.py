@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import (EXACT, assert_same_state, dte, final_state, interrupted_then_resumed,
-                     only_run, run_dirs, start_dte, wait_for_step)
+from support import (
+    EXACT,
+    assert_same_state,
+    dte,
+    final_state,
+    interrupted_then_resumed,
+    only_run,
+    run_dirs,
+    start_dte,
+    wait_for_step,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed]
 

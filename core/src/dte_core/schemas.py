@@ -66,6 +66,9 @@ class TrainConfig(StrictModel):
     """Data-loading worker processes per training process."""
     strategy: str = "auto"
     """Distribution strategy (`auto`, `single`, `ddp`, ...); `auto` picks from the launch."""
+    signal_sync_s: float = Field(1.0, gt=0)
+    """Seconds between the points where processes agree on a stop signal (SIGTERM, SIGUSR1,
+    SIGINT) before checkpointing; smaller reacts sooner, each costs one small collective."""
     checkpoint: CheckpointConfig = CheckpointConfig()
     """Checkpoint schedule."""
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()

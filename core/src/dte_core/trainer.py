@@ -84,6 +84,7 @@ class Trainer:
         self.best: float | None = None
         self.bad_validations = 0
         self.last_checkpoint: Path | None = None
+        self._next_sync, self._sync_step, self._sync_clock = 1, 0, time.perf_counter()
 
     # ---- setup -------------------------------------------------------------------------
     def _configure(self) -> None:
@@ -203,7 +204,6 @@ class Trainer:
         cfg, strategy, task, ctx = self.cfg, self.strategy, self.task, self.ctx
         single_optimizer = next(iter(self.optimization.optimizers)) \
             if len(self.optimization.optimizers) == 1 else None
-        pending = None  # async agreement on stop requests, one step behind
         metrics: dict[str, float] = {}
         epochs = cfg.epochs if cfg.epochs else math.inf
         while pos.epoch < epochs and pos.step < self.total_steps:
@@ -241,7 +241,7 @@ class Trainer:
                 every = cfg.checkpoint.every_steps
                 if every and pos.step % every == 0:
                     self.save_checkpoint(pos)
-                agreed, pending = self._agree_on_stop(pending)
+                agreed = self._agree_on_stop(pos.step)
                 if agreed:
                     return self._stopped(pos, agreed)
             # end of epoch (or of max_steps inside it)
@@ -271,7 +271,7 @@ class Trainer:
                     self.save_checkpoint(pos)
             elif pos.step >= self.total_steps:
                 self.save_checkpoint(pos)
-            agreed, pending = self._agree_on_stop(pending, wait_now=True)
+            agreed = self._agree_on_stop(pos.step, now=True)
             if agreed:
                 return self._stopped(pos, agreed)
             if stop_early:
@@ -383,27 +383,31 @@ class Trainer:
         self.bad_validations += 1
         return self.bad_validations >= es.patience
 
-    def _agree_on_stop(self, pending: Any, wait_now: bool = False) -> tuple[int, Any]:
-        """Signal number every rank agrees on (0: go on); pipelined one step in DDP."""
+    def _agree_on_stop(self, step: int, now: bool = False) -> int:
+        """The stop signal every rank agrees on (0: go on).
+
+        A signal handler only sets a local flag. With several processes they agree in one
+        tiny collective, held about every `train.signal_sync_s` seconds (the interval in steps
+        comes from the slowest rank's pace, so every rank computes the same schedule) and at
+        each epoch end; a collective every step would cost more than the step's own work on
+        small models."""
         import torch
 
         local = int(self.stop.signum or 0)
         if self.strategy.world_size == 1:
-            return local, None
-        agreed = 0
-        if pending is not None:
-            work, flag = pending
-            work.wait()
-            agreed = int(flag.item())
-        if agreed:
-            return agreed, None
-        flag = torch.tensor([local], dtype=torch.int64)
+            return local
+        if not now and step < self._next_sync:
+            return 0
+        clock = time.perf_counter()
+        flag = torch.tensor([float(local), clock - self._sync_clock], dtype=torch.float64)
         if self.strategy.device.type == "cuda":
             flag = flag.to(self.strategy.device)
-        if wait_now:
-            self.strategy.all_reduce(flag, op="max")
-            return int(flag.item()), None
-        return 0, (self.strategy.all_reduce_async(flag), flag)
+        agreed, slowest = self.strategy.all_reduce(flag, op="max").tolist()
+        seconds_per_step = slowest / max(1, step - self._sync_step)
+        steps = int(self.cfg.signal_sync_s / max(seconds_per_step, 1e-6))
+        self._next_sync = step + min(max(steps, 1), 10_000)
+        self._sync_clock, self._sync_step = clock, step
+        return int(agreed)
 
     def _stopped(self, pos: checkpoint.Position, signum: int) -> FitResult:
         import signal as signal_module

@@ -65,10 +65,6 @@ class Strategy(ABC):
         """Reduce `tensor` over all processes in place (`sum` or `max`) and return it."""
         return tensor
 
-    def all_reduce_async(self, tensor: torch.Tensor) -> Any:
-        """Start a max-reduction of `tensor`; `.wait()` on the result finishes it."""
-        return _Done()
-
     def barrier(self) -> None:
         """Wait until every process gets here."""
 
@@ -104,8 +100,3 @@ class Strategy(ABC):
             yield self
         finally:
             self.teardown()
-
-
-class _Done:
-    def wait(self) -> None:
-        return None

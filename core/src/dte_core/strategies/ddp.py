@@ -59,11 +59,6 @@ class DistributedDataParallel(Strategy):
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
         return tensor
 
-    def all_reduce_async(self, tensor):
-        import torch.distributed as dist
-
-        return dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True)
-
     def barrier(self) -> None:
         import torch.distributed as dist
 

@@ -113,7 +113,8 @@ class ToyTask(Task):
         if self.config.testing.step_delay:
             time.sleep(self.config.testing.step_delay)
         x, y = batch
-        loss = nn.functional.mse_loss(self._predict(x), y)
+        pred = self._predict(x)
+        loss = nn.functional.mse_loss(pred, y)
         if not self.config.testing.return_loss:
             return None
         if self.config.optim.optimizers == 2:
@@ -122,7 +123,7 @@ class ToyTask(Task):
             loss2 = nn.functional.mse_loss(self._predict(x), y)
             ctx.optimize("body", loss2)
             return {"loss": loss.detach(), "loss_after_head": loss2.detach()}
-        return {"loss": loss, "abs_err": (self._predict(x) - y).abs().mean().detach()}
+        return {"loss": loss, "abs_err": (pred - y).abs().mean().detach()}
 
     def validation_step(self, batch):
         x, y = batch

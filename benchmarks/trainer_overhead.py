@@ -1,0 +1,126 @@
+"""Per-epoch time of the dte Trainer (default sinks) against a hand-written PyTorch loop.
+
+Same model, data, optimizer and batch size, one CPU process, both in this run. The dte side
+uses the sinks of a default `dte train`: console (non-interactive), metrics.jsonl and MLflow
+on the embedded SQLite store (in a temporary project). Epoch times exclude validation and
+checkpoints (none are configured); the first epochs, while MLflow is imported and connects
+in its background thread, are warm-up and not counted.
+
+Prints {"dte_epoch_s", "torch_epoch_s", "ratio", "epochs_counted", "step_ms", ...}.
+Usage: uv run python benchmarks/trainer_overhead.py [--epochs 20] [--counted 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+SAMPLES, FEATURES, HIDDEN, BATCH = 4096, 512, 1024, 64
+
+
+def make_data() -> torch.utils.data.TensorDataset:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(SAMPLES, FEATURES, generator=gen)
+    y = torch.randn(SAMPLES, 1, generator=gen)
+    return torch.utils.data.TensorDataset(x, y)
+
+
+def make_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, HIDDEN),
+                         nn.ReLU(), nn.Linear(HIDDEN, 1))
+
+
+def plain_torch(epochs: int) -> list[float]:
+    """The loop a user would write by hand; returns each epoch's seconds."""
+    data, model = make_data(), make_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = torch.utils.data.DataLoader(data, batch_size=BATCH, shuffle=True, drop_last=True)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for x, y in loader:
+            loss = nn.functional.mse_loss(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def dte_trainer(epochs: int, project: Path) -> list[float]:
+    """The same training through dte's Trainer with the default sinks; epoch seconds."""
+    os.environ["DTE_PROJECT_DIR"] = str(project)
+    from dte_core import paths, rundir
+    from dte_core.env import detect
+    from dte_core.schemas import StrictModel, TrackingConfig, TrainConfig
+    from dte_core.strategies import create
+    from dte_core.task import Optimization, Task
+    from dte_core.tracking import Logger
+    from dte_core.tracking.jsonl import read
+    from dte_core.trainer import Trainer
+    from dte_core.worker import sinks_for
+
+    class BenchTask(Task):
+        def configure_models(self):
+            return {"net": make_model()}
+
+        def configure_optimizers(self, models):
+            return Optimization({"net": torch.optim.Adam(models["net"].parameters(), lr=1e-3)})
+
+        def train_dataset(self):
+            return make_data()
+
+        def training_step(self, batch, ctx):
+            x, y = batch
+            return nn.functional.mse_loss(self.models["net"](x), y)
+
+    class BenchConfig(StrictModel):
+        train: TrainConfig = TrainConfig(epochs=epochs, batch_size=BATCH,
+                                         checkpoint={"every_epochs": None})
+        tracking: TrackingConfig = TrackingConfig()
+
+    cfg = BenchConfig()
+    run = rundir.create(paths.runs_root(), "bench", "train: {}\n",
+                        tracking_uri=paths.tracking_uri())
+    strategy = create("single", detect())
+    with strategy.running():
+        logger = Logger(sinks_for(run, "bench", cfg, run.info()))
+        Trainer(BenchTask(cfg), cfg.train, strategy, logger, None, "bench").fit()
+    return [r["train/epoch_time_s"] for r in read(run.metrics_path) if "train/epoch_time_s" in r]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--counted", type=int, default=8, help="last epochs counted (>= 5)")
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        torch_times = plain_torch(args.epochs)
+        dte_times = dte_trainer(args.epochs, Path(tmp))
+        torch_times_again = plain_torch(args.epochs)  # bracket dte in time: drift shows up
+    n = args.counted
+    base = statistics.median(torch_times[-n:] + torch_times_again[-n:])
+    ours = statistics.median(dte_times[-n:])
+    print(json.dumps({
+        "dte_epoch_s": round(ours, 4), "torch_epoch_s": round(base, 4),
+        "ratio": round(ours / base, 4), "epochs_counted": n, "epochs_run": args.epochs,
+        "torch_before_s": round(statistics.median(torch_times[-n:]), 4),
+        "torch_after_s": round(statistics.median(torch_times_again[-n:]), 4),
+        "step_ms": round(1000 * base / (SAMPLES // BATCH), 2), "threads": torch.get_num_threads(),
+        "python": sys.version.split()[0], "torch": torch.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    main()
