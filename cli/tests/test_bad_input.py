@@ -22,7 +22,8 @@ def test_unknown_science(dte):
 
 def test_unknown_config_key(dte):
     assert_clean_error(dte("config", "show", "virgo-gw", "--set", "train.epoch=2"),
-                       "'train.epoch'", "Did you mean 'train.epochs'?", "Allowed keys under 'train'")
+                       "'train.epoch'", "Did you mean 'train.epochs'?",
+                       "Allowed keys under 'train'")
 
 
 def test_wrong_type_in_set(dte):

@@ -74,12 +74,15 @@ class LocalLaunch:
             if set(codes.values()) <= set(STOP_CODES):
                 return max(codes.values())
             rank, failure = exc.get_first_failure()
-            raise WorkerFailed(
-                f"Worker rank {rank} of {self.procs} failed first: {describe_exit(failure.exitcode)}"
-                f" (pid {failure.pid}). The other workers were stopped. Its output is under "
-                f"{self.run_dir / 'logs'}; the run's last checkpoint (if any) can be resumed "
-                f"with --resume {self.run_dir.name}."
-            ) from None
+            error = WorkerFailed(
+                f"Worker rank {rank} of {self.procs} failed first: "
+                f"{describe_exit(failure.exitcode)} (pid {failure.pid}). The other workers "
+                f"were stopped. Its output is above and under {self.run_dir / 'logs'}; the "
+                f"run's last checkpoint (if any) resumes with --resume {self.run_dir.name}."
+            )
+            if failure.exitcode == 2:  # the worker reported a configuration problem
+                error.exit_code = 2
+            raise error from None
         except SignalException as exc:
             return EXIT_INTERRUPTED if exc.sigval == signal.SIGINT else EXIT_PREEMPTED
         return 0
