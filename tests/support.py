@@ -28,10 +28,11 @@ def dte(*args: str, cwd: Path, timeout: float = 300, **env: str) -> subprocess.C
                           timeout=timeout, env=dte_env(**env))
 
 
-def start_dte(*args: str, cwd: Path, **env: str) -> subprocess.Popen:
-    """Start `dte ARGS` without waiting (to signal it mid-run)."""
+def start_dte(*args: str, cwd: Path, new_session: bool = False, **env: str) -> subprocess.Popen:
+    """Start `dte ARGS` without waiting (to signal it mid-run), optionally as its own group."""
     return subprocess.Popen([DTE, *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dte_env(**env))
+                            stderr=subprocess.PIPE, text=True, env=dte_env(**env),
+                            start_new_session=new_session)
 
 
 def run_dirs(cwd: Path, science: str = "toy") -> list[Path]:

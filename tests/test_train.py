@@ -35,14 +35,16 @@ def test_run_directory_holds_config_manifest_metrics_and_checkpoints(tmp_path):
     assert shown["checkpoints"] == ckpts
 
 
-def test_max_steps_and_two_optimizers_with_accumulation(tmp_path):
+def test_max_steps_two_optimizers_accumulation_bf16_and_tensorboard(tmp_path):
     result = dte("train", "toy", "--set", "train.max_steps=5", "--set", "optim.optimizers=2",
-                 "--set", "train.accumulate=2", cwd=tmp_path)
+                 "--set", "train.accumulate=2", "--set", "train.precision=bf16",
+                 "--set", "tracking.tensorboard=true", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     run = only_run(tmp_path)
     assert info(run)["step"] == 5
     assert any("train/loss_after_head" in r for r in metrics(run))
     assert (run / "checkpoints" / "step-00000005").is_dir()
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_early_stopping_stops_before_the_last_epoch(tmp_path):

@@ -14,6 +14,7 @@ from support import (
     assert_same_state,
     dte,
     final_state,
+    info,
     interrupted_then_resumed,
     only_run,
     run_dirs,
@@ -101,3 +102,17 @@ def test_worker_killed_fails_fast_naming_the_rank(tmp_path):
         time.sleep(0.2)
     assert not any(alive(pid) for pid in workers.values()), "orphaned worker processes"
     assert run_dirs(tmp_path)
+
+
+def test_ctrl_c_stops_every_worker_after_a_checkpoint(tmp_path):
+    # A terminal's Ctrl-C reaches the whole foreground process group: launcher and workers.
+    proc = start_dte("train", "toy", "--procs", "2", "--set", "testing.step_delay=0.05",
+                     "--set", "train.signal_sync_s=0.05", cwd=tmp_path, new_session=True)
+    run = wait_for_step(tmp_path, 4)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert info(run)["status"] == "stopped"
+    step = info(run)["step"]
+    assert (run / "checkpoints" / f"step-{step:08d}" / "rng-rank1.pt").is_file()
+    assert f"--resume {run.name}" in err

@@ -89,8 +89,8 @@ class Strategy(ABC):
 
         return torch.load(directory / "state.pt", map_location=self.device, weights_only=True)
 
-    def teardown(self) -> None:
-        """Leave the process group."""
+    def teardown(self, clean: bool = True) -> None:
+        """Leave the process group (`clean`: every rank got here without an error)."""
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Strategy]:
@@ -98,5 +98,7 @@ class Strategy(ABC):
         self.setup()
         try:
             yield self
-        finally:
-            self.teardown()
+        except BaseException:
+            self.teardown(clean=False)
+            raise
+        self.teardown(clean=True)

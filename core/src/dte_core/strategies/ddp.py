@@ -71,8 +71,12 @@ class DistributedDataParallel(Strategy):
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
-    def teardown(self) -> None:
+    def teardown(self, clean: bool = True) -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            if clean:
+                # Leave together: a rank destroying its group while a peer still talks to it
+                # can abort the peer at exit ("terminate called without an active exception").
+                dist.barrier()
             dist.destroy_process_group()
