@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +16,10 @@ class TensorBoardSink(Sink):
 
     def __init__(self, log_dir: Path) -> None:
         require("tensorboard", extra="tensorboard")
+        # TensorBoard imports TensorFlow when it is installed; in a torch process that loads a
+        # second LLVM and aborts. Its own switch, the module `tensorboard.compat.notf`, makes it
+        # use the TF-free stub that torch's writer needs.
+        sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("notf"))
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(log_dir=str(log_dir))
