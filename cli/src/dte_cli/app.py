@@ -12,7 +12,10 @@ from dte_cli.lazy import LazyGroup, new_app
 COMMANDS: dict[str, tuple[str, str]] = {
     "sciences": ("dte_cli.commands.sciences", "List the installed sciences."),
     "config": ("dte_cli.commands.config", "Show a science's resolved configuration or its schema."),
+    "data": ("dte_cli.commands.data", "Generate or prepare datasets in a science's format."),
     "train": ("dte_cli.commands.train", "Train a science's model (one process, or several)."),
+    "evaluate": ("dte_cli.commands.evaluate", "Validate a trained run with the science's metrics."),
+    "predict": ("dte_cli.commands.predict", "Run a trained model on an input file."),
     "runs": ("dte_cli.commands.runs", "List runs or show one."),
     "sync": ("dte_cli.commands.sync", "Send a run's unsent metrics and artifacts to MLflow."),
 }

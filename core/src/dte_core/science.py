@@ -46,20 +46,28 @@ class Science(ABC):
         """The configuration model (DESIGN.md §2 calls it `Config`)."""
         return self.config_class()
 
-    def generate(self, config: BaseModel, out: Path, **options: Any) -> Path:
-        """Write a dataset in the science's native format under `out`."""
+    def generate(self, config: BaseModel, out: Path) -> dict[str, Any]:
+        """Write a dataset in the science's native format into the empty folder `out`.
+
+        Options come from `config.data` (`dte data generate SCIENCE --samples 100` sets
+        `data.samples`); returns a short summary (files, sizes, counts) for the console."""
         raise self.not_supported("generate", "a dataset generator (`generate`)")
+
+    def prepare(self, config: BaseModel, sources: list[Path], out: Path) -> dict[str, Any]:
+        """Turn real-world files (the community's formats) into the native format in `out`."""
+        raise self.not_supported("prepare", "a converter from real-world data (`prepare`)")
 
     def task(self, config: BaseModel) -> Any:
         """Build the training Task (model, optimizers, steps) for `config`."""
         raise self.not_supported("train", "a model and its training Task (`task`)")
 
-    def evaluate(self, config: BaseModel, model: Any, out: Path) -> dict[str, float]:
-        """Compute the science's validation metrics and figures into `out`."""
+    def evaluate(self, config: BaseModel, models: dict[str, Any], out: Path) -> dict[str, float]:
+        """The science's validation metrics of trained `models`; figures go into `out`."""
         raise self.not_supported("evaluate", "physics validation (`evaluate`)")
 
-    def predict(self, config: BaseModel, model: Any, inputs: Path, output: Path) -> Path:
-        """Run inference of a trained model on `inputs`, writing `output`."""
+    def predict(self, config: BaseModel, models: dict[str, Any], inputs: Path,
+                output: Path) -> Path:
+        """Run trained `models` on `inputs` (native format), writing `output`."""
         raise self.not_supported("predict", "inference (`predict`)")
 
     def not_supported(self, verb: str, what: str) -> NotSupportedError:
@@ -72,7 +80,7 @@ class Science(ABC):
 
     def capabilities(self) -> list[str]:
         """The verbs this science implements (methods overridden from this base)."""
-        verbs = {"generate": "generate", "task": "train", "evaluate": "evaluate",
-                 "predict": "predict"}
+        verbs = {"generate": "generate", "prepare": "prepare", "task": "train",
+                 "evaluate": "evaluate", "predict": "predict"}
         return [verb for method, verb in verbs.items()
                 if getattr(type(self), method) is not getattr(Science, method)]

@@ -21,5 +21,26 @@ class Toy(Science):
 
         return ToyTask(config)
 
+    def generate(self, config, out):
+        import numpy as np
+
+        from dte_toy_science.task import ToyDataset
+
+        data = ToyDataset(config.data.samples, config.data.features, 1, 0.0)
+        np.savez(out / "toy.npz", x=data.x, y=data.y)
+        return {"samples": len(data), "files": ["toy.npz"]}
+
+    def evaluate(self, config, models, out):
+        import torch
+
+        from dte_toy_science.task import ToyDataset
+
+        data = ToyDataset(config.data.val_samples or 8, config.data.features, 2, 0.0)
+        with torch.no_grad():
+            pred = models["net"](torch.from_numpy(data.x))
+        mse = float(((pred - torch.from_numpy(data.y)) ** 2).mean())
+        (out / "report.txt").write_text(f"mse {mse}\n")
+        return {"mse": mse}
+
 
 science = Toy()

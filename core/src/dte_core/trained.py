@@ -1,0 +1,37 @@
+"""Trained models of a run, rebuilt from the science package and loaded without unpickling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dte_core import checkpoint, rundir, sciences
+from dte_core import config as config_layer
+from dte_core.errors import DteError
+from dte_core.science import Science
+
+
+def load(run_path: Path, ckpt: Path | None = None, device: str = "cpu"
+         ) -> tuple[Science, Any, dict[str, Any]]:
+    """(science, config, models in eval mode) of a run's checkpoint (default: the newest)."""
+    import torch
+
+    run = rundir.RunDir(run_path)
+    science = sciences.load(run.info().get("science", ""))
+    config = config_layer.resolve(science.Config, run.config_path)
+    ckpt = ckpt or checkpoint.latest(run.checkpoints)
+    if ckpt is None:
+        raise DteError(f"Run '{run.run_id}' has no complete checkpoint in {run.checkpoints}; "
+                       f"train it first (dte train {science.name}).")
+    earlier = [p for p in checkpoint.complete(ckpt.parent) if p.name < ckpt.name]
+    checkpoint.verify(ckpt, earlier[-1] if earlier else None)
+    states = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)
+    task = science.task(config)
+    models = task.configure_models()
+    for name, model in models.items():
+        if name not in states.get("models", {}):
+            raise DteError(f"Checkpoint '{ckpt}' has no weights for the model '{name}' "
+                           f"(it has: {', '.join(states.get('models', {}))}).")
+        model.load_state_dict(states["models"][name])
+        model.to(device).eval()
+    return science, config, models
