@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from support import dte, only_run
+from support import dte, metrics, only_run
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +24,20 @@ def test_generate_maps_flags_to_data_keys_and_writes_atomically(tmp_path):
     assert not (tmp_path / "ds2").exists() and not list(tmp_path.glob(".*partial"))
 
 
-def test_evaluate_a_trained_run(tmp_path):
-    assert dte("train", "toy", "--set", "train.epochs=1", cwd=tmp_path).returncode == 0
-    result = dte("evaluate", "toy", "--run", "latest", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    metrics = json.loads(result.stdout)
+def test_best_checkpoint_is_kept_and_evaluated(tmp_path):
+    trained = dte("train", "toy", "--set", "train.epochs=4", "--set", "optim.lr=0.5",
+                  "--set", "train.checkpoint.keep_last=1",
+                  "--set", "train.checkpoint.best_monitor=val/loss", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
     run = only_run(tmp_path)
-    assert metrics["mse"] > 0
-    assert json.loads((run / "evaluation" / "metrics.json").read_text()) == metrics
+    best = json.loads((run / "checkpoints" / "best.json").read_text())
+    val_losses = [r["val/loss"] for r in metrics(run) if "val/loss" in r]
+    assert best["val"]["val/loss"] == min(val_losses)
+    kept = sorted(p.name for p in (run / "checkpoints").glob("step-*"))
+    assert kept == sorted({best["checkpoint"], "step-00000048"})
+    result = dte("evaluate", "toy", "--run", "latest", "--checkpoint", "best", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics_out = json.loads(result.stdout)
+    assert metrics_out["mse"] > 0
+    assert json.loads((run / "evaluation" / "metrics.json").read_text()) == metrics_out
     assert (run / "evaluation" / "report.txt").is_file()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 PREFIX = "step-"
 META = "meta.json"
+BEST = "best.json"
 FORMAT_VERSION = 1
 
 
@@ -97,7 +98,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save(root: Path, strategy: Strategy, position: Position, states: dict[str, Any],
-         info: dict[str, Any], keep_last: int) -> Path:
+         info: dict[str, Any], keep_last: int, best: bool = False) -> Path:
     """Write a checkpoint collectively (every rank calls this); returns its directory."""
     import torch
 
@@ -123,9 +124,13 @@ def save(root: Path, strategy: Strategy, position: Position, states: dict[str, A
         _write_json(tmp / META, meta)
         _fsync_dir(tmp)
         os.rename(tmp, final)
+        if best:
+            _write_json(root / BEST, {"checkpoint": final.name, "val": info.get("val", {})})
         _fsync_dir(root)
+        keep = best_checkpoint(root)
         for old in complete(root)[:-keep_last]:
-            shutil.rmtree(old, ignore_errors=True)
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)
     strategy.barrier()
     return final
 
@@ -158,6 +163,30 @@ def verify(directory: Path, previous: Path | None = None) -> dict[str, Any]:
                         "There is no earlier checkpoint in this run to fall back to.")
             raise CheckpointError(f"Checkpoint file '{path}' {problem}. {fallback}")
     return meta
+
+
+def best_checkpoint(root: Path) -> Path | None:
+    """The checkpoint marked best by train.checkpoint.best_monitor, if it still exists."""
+    try:
+        name = json.loads((root / BEST).read_text())["checkpoint"]
+    except (OSError, ValueError, KeyError):
+        return None
+    path = root / name
+    return path if (path / META).is_file() else None
+
+
+def select(root: Path, which: str | None) -> Path | None:
+    """A checkpoint by `last` (default), `best` or a folder path/name."""
+    if which in (None, "last", "latest"):
+        return latest(root)
+    if which == "best":
+        return best_checkpoint(root) or latest(root)
+    path = Path(which) if Path(which).is_dir() else root / which
+    if not (path / META).is_file():
+        names = ", ".join(p.name for p in complete(root)) or "none"
+        raise CheckpointError(f"No checkpoint '{which}' in {root}; there are: {names} "
+                              f"(or use last / best).")
+    return path
 
 
 def latest(root: Path) -> Path | None:

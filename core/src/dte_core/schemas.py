@@ -37,6 +37,10 @@ class CheckpointConfig(StrictModel):
     """Write a checkpoint at the end of every this many epochs (null: not by epochs)."""
     keep_last: int = Field(3, ge=1)
     """How many of the newest checkpoints to keep; older ones are deleted."""
+    best_monitor: str | None = None
+    """Validation metric that marks the best checkpoint, kept beyond keep_last (null: none)."""
+    best_mode: Literal["min", "max"] = "min"
+    """Whether smaller (`min`) or larger (`max`) values of best_monitor are better."""
 
 
 class TrainConfig(StrictModel):

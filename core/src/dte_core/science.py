@@ -65,9 +65,10 @@ class Science(ABC):
         """The science's validation metrics of trained `models`; figures go into `out`."""
         raise self.not_supported("evaluate", "physics validation (`evaluate`)")
 
-    def predict(self, config: BaseModel, models: dict[str, Any], inputs: Path,
-                output: Path) -> Path:
-        """Run trained `models` on `inputs` (native format), writing `output`."""
+    def predict(self, config: BaseModel, models: dict[str, Any], output: Path,
+                inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
+        """Run trained `models` on `inputs` (native format) or on `options` (e.g. the
+        conditions of a generative model: `--energy 50 --events 1000`), writing `output`."""
         raise self.not_supported("predict", "inference (`predict`)")
 
     def not_supported(self, verb: str, what: str) -> NotSupportedError:

@@ -68,3 +68,11 @@ class Task(ABC):
     def validation_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
         """Metrics of one validation batch (batch means; the Trainer weights them by size)."""
         return {}
+
+    def validation_summary(self, means: Mapping[str, float]) -> Mapping[str, float]:
+        """Derived metrics from the validation means over all samples and ranks.
+
+        For statistics that are not means themselves: validation_step returns per-batch means
+        of the parts (e.g. each layer's mean deposit, real and generated) and this combines
+        them (e.g. the largest relative difference of the profiles). Returned keys are added."""
+        return {}

@@ -11,15 +11,16 @@ from dte_core.errors import DteError
 from dte_core.science import Science
 
 
-def load(run_path: Path, ckpt: Path | None = None, device: str = "cpu"
+def load(run_path: Path, which: str | None = None, device: str = "cpu"
          ) -> tuple[Science, Any, dict[str, Any]]:
-    """(science, config, models in eval mode) of a run's checkpoint (default: the newest)."""
+    """(science, config, models in eval mode) of a run's checkpoint: `last` (default), `best`
+    (by train.checkpoint.best_monitor) or a checkpoint folder."""
     import torch
 
     run = rundir.RunDir(run_path)
     science = sciences.load(run.info().get("science", ""))
     config = config_layer.resolve(science.Config, run.config_path)
-    ckpt = ckpt or checkpoint.latest(run.checkpoints)
+    ckpt = checkpoint.select(run.checkpoints, which)
     if ckpt is None:
         raise DteError(f"Run '{run.run_id}' has no complete checkpoint in {run.checkpoints}; "
                        f"train it first (dte train {science.name}).")

@@ -82,6 +82,7 @@ class Trainer:
         self.science = science
         self.stop = StopFlag()
         self.best: float | None = None
+        self.best_checkpoint_value: float | None = None
         self.bad_validations = 0
         self.last_checkpoint: Path | None = None
         self._next_sync, self._sync_step, self._sync_clock = 1, 0, time.perf_counter()
@@ -142,7 +143,8 @@ class Trainer:
             "optimizers": {k: o.state_dict() for k, o in opt.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in opt.schedulers.items()},
             "scaler": self.precision.state_dict(),
-            "trainer": {"best": self.best, "bad_validations": self.bad_validations},
+            "trainer": {"best": self.best, "bad_validations": self.bad_validations,
+                        "best_checkpoint_value": self.best_checkpoint_value},
         }
 
     def _load_states(self, states: dict[str, Any]) -> None:
@@ -156,13 +158,18 @@ class Trainer:
         self.precision.load_state_dict(states.get("scaler", {}))
         trainer = states.get("trainer", {})
         self.best, self.bad_validations = trainer.get("best"), trainer.get("bad_validations", 0)
+        self.best_checkpoint_value = trainer.get("best_checkpoint_value")
 
-    def save_checkpoint(self, position: checkpoint.Position) -> Path | None:
+    def save_checkpoint(self, position: checkpoint.Position,
+                        val: Mapping[str, float] | None = None) -> Path | None:
         if self.checkpoint_dir is None:
             return None
+        info: dict[str, Any] = {"science": self.science, "seed": self.cfg.seed}
+        best = self._best_so_far(val)
+        if val:
+            info["val"] = dict(val)
         path = checkpoint.save(self.checkpoint_dir, self.strategy, position, self._states(),
-                               {"science": self.science, "seed": self.cfg.seed},
-                               self.cfg.checkpoint.keep_last)
+                               info, self.cfg.checkpoint.keep_last, best=best)
         self.last_checkpoint = path
         self.logger.message(f"checkpoint {path.name} written")
         return path
@@ -258,6 +265,7 @@ class Trainer:
                 self.logger.log({"train/epoch_time_s": elapsed,
                                  "train/samples_per_s": self.steps_per_epoch * cfg.batch_size
                                  / max(elapsed, 1e-9)}, pos.step, pos.epoch)
+                val: dict[str, float] = {}
                 if self.val_data is not None and (pos.epoch + 1) % cfg.val_every == 0:
                     val = self.validate()
                     self.logger.log(val, pos.step, pos.epoch)
@@ -266,9 +274,10 @@ class Trainer:
                 pos.epoch += 1
                 pos.batch_in_epoch = 0
                 every = cfg.checkpoint.every_epochs
-                if (every and pos.epoch % every == 0) or stop_early or \
+                monitored = bool(val) and cfg.checkpoint.best_monitor is not None
+                if (every and pos.epoch % every == 0) or stop_early or monitored or \
                         pos.step >= self.total_steps:
-                    self.save_checkpoint(pos)
+                    self.save_checkpoint(pos, val)
             elif pos.step >= self.total_steps:
                 self.save_checkpoint(pos)
             agreed = self._agree_on_stop(pos.step, now=True)
@@ -356,7 +365,9 @@ class Trainer:
         if strategy.world_size > 1:
             packed = strategy.all_reduce(packed)
         values = (packed[:-1] / packed[-1].clamp(min=1)).tolist()
-        return {f"val/{k}": v for k, v in zip(keys, values, strict=True)}
+        means = dict(zip(keys, values, strict=True))
+        means.update(self.task.validation_summary(means))
+        return {f"val/{k}": v for k, v in means.items()}
 
     def _set_mode(self, train: bool) -> None:
         """Train mode with wrapped models, or eval mode with the plain ones."""
@@ -364,6 +375,24 @@ class Trainer:
         for model in models.values():
             model.train(train)
         self.task.models = dict(models)
+
+    def _best_so_far(self, val: Mapping[str, float] | None) -> bool:
+        """Whether `val` beats every earlier validation on train.checkpoint.best_monitor."""
+        ck = self.cfg.checkpoint
+        if not val or ck.best_monitor is None:
+            return False
+        key = ck.best_monitor if ck.best_monitor in val else f"val/{ck.best_monitor}"
+        if key not in val:
+            raise DteError(f"train.checkpoint.best_monitor='{ck.best_monitor}' is not a "
+                           f"validation metric of this task; it reports: "
+                           f"{', '.join(sorted(val))}.")
+        value = val[key]
+        if self.best_checkpoint_value is None or (
+                value < self.best_checkpoint_value if ck.best_mode == "min"
+                else value > self.best_checkpoint_value):
+            self.best_checkpoint_value = value
+            return True
+        return False
 
     def _early_stop(self, val: Mapping[str, float]) -> bool:
         es = self.cfg.early_stopping

@@ -19,8 +19,8 @@ def evaluate(
     science: ScienceArg,
     run: Annotated[str, typer.Option("--run", help="Run id, directory or `latest`.",
                                      show_default=False)],
-    checkpoint: Annotated[Path | None, typer.Option(
-        "--checkpoint", help="A checkpoint folder of the run (default: its newest).",
+    checkpoint: Annotated[str | None, typer.Option(
+        "--checkpoint", help="last (default), best, or a checkpoint folder.",
         show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for metrics and figures (default: RUN/evaluation).",
