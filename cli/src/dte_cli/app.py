@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("dte_cli.commands.evaluate", "Validate a trained run with the science's metrics."),
     "predict": ("dte_cli.commands.predict", "Run a trained model on an input file."),
     "runs": ("dte_cli.commands.runs", "List runs or show one."),
+    "jobs": ("dte_cli.commands.jobs", "Submitted SLURM jobs: list, status, logs, cancel."),
+    "sites": ("dte_cli.commands.sites", "Site profiles (cluster defaults) for --backend slurm."),
     "sync": ("dte_cli.commands.sync", "Send a run's unsent metrics and artifacts to MLflow."),
 }
 

@@ -88,10 +88,11 @@ def check_writable(root: Path) -> None:
         ) from None
 
 
-def create(root: Path, science: str, config_yaml: str, **info: Any) -> RunDir:
+def create(root: Path, science: str, config_yaml: str, run_id: str | None = None,
+           **info: Any) -> RunDir:
     """Make a new run directory holding the resolved config and run.json."""
     check_writable(root)
-    run = RunDir(root / science / new_run_id())
+    run = RunDir(root / science / (run_id or new_run_id()))
     run.path.mkdir(parents=True)
     run.config_path.write_text(config_yaml)
     run.update(science=science, run_id=run.run_id, created=_now(), status="created", **info)

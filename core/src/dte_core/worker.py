@@ -77,10 +77,16 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of each torchrun worker."""
     parser = argparse.ArgumentParser(prog="python -m dte_core.worker")
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--checkpoint", default=None,
+                        help="checkpoint folder to resume from, or `latest` (if any)")
     args = parser.parse_args(argv)
     try:
-        code = run(args.run_dir, args.checkpoint)
+        ckpt = Path(args.checkpoint) if args.checkpoint else None
+        if args.checkpoint == "latest":
+            from dte_core import checkpoint
+
+            ckpt = checkpoint.latest(rundir.RunDir(args.run_dir).checkpoints)
+        code = run(args.run_dir, ckpt)
     except DteError as exc:
         rank = detect().rank
         print(f"Error (rank {rank}): {exc}", file=sys.stderr)

@@ -19,8 +19,10 @@ class Strategy(ABC):
     """One engine of distribution; the Trainer talks only to this interface."""
 
     name: ClassVar[str]
-    #: one task per GPU (Horovod, native DeepSpeed) or one launcher per node (torchrun)
+    #: how a batch job starts the workers: one torchrun launcher per node (`torchrun`) or one
+    #: scheduler task per worker (`per-task`: Horovod, native DeepSpeed); the first is default
     task_layout: ClassVar[str] = "torchrun"
+    task_layouts: ClassVar[tuple[str, ...]] = ("torchrun",)
 
     def __init__(self, env: ClusterEnv) -> None:
         self.env = env

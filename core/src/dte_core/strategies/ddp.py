@@ -17,6 +17,7 @@ class DistributedDataParallel(Strategy):
     """Replicated model, gradients averaged across processes after each backward."""
 
     timeout = timedelta(minutes=10)
+    task_layouts = ("torchrun", "per-task")
 
     def setup(self) -> None:
         import torch
@@ -26,6 +27,11 @@ class DistributedDataParallel(Strategy):
         self.device = torch.device("cuda", self.env.local_rank) if cuda else torch.device("cpu")
         if cuda:
             torch.cuda.set_device(self.device)
+        if self.env.launcher in ("slurm", "mpi") and self.rank != 0:
+            # No torchrun agent checked the rendezvous: fail in seconds if rank 0 is unreachable.
+            from dte_core.rendezvous import wait_until_open
+
+            wait_until_open(self.env.master_addr, self.env.master_port)
         if not dist.is_initialized():
             # torchrun sets these already (and serves the store); srun and mpirun do not.
             for name, value in (("RANK", self.rank), ("WORLD_SIZE", self.world_size),

@@ -1,0 +1,103 @@
+"""sbatch scripts rendered from resource requests: golden files, checks, quoting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from dte_core.errors import ConfigError
+
+from dte_cli.backends.sites import ContainerProfile, PartitionLimits, SiteProfile
+from dte_cli.backends.slurm import build, render, time_seconds
+
+GOLDEN = Path(__file__).parent / "golden"
+SITE = SiteProfile(
+    name="hpc", partition="gpu", account="proj123", modules=["cuda/12.4", "python/3.11"],
+    setup=["source /opt/venvs/dte/bin/activate"], env={"HF_HOME": "/scratch/hf"},
+    network_interface="ib0", gpus_per_node=4, python="/opt/venvs/dte/bin/python",
+    partitions={"gpu": PartitionLimits(max_time="2-00:00:00", max_nodes=16, gpus_per_node=4),
+                "cpu": PartitionLimits(max_time="12:00:00")},
+)
+
+
+def request(site: SiteProfile = SiteProfile(python="python3"), **overrides):
+    args = dict(job_name="dte-toy", run_dirs=["/scratch/runs/toy/20260101-000000-abcd"],
+                nodes=None, gpus=None, procs=None, layout="torchrun", time="30:00",
+                partition=None, account=None, qos=None, mem=None, cpus_per_task=None,
+                constraint=None, container=None, env=[], setup=[])
+    args.update(overrides)
+    return build(site, **args)
+
+
+CASES = {
+    "cpu-1node-2procs": dict(procs=2),
+    "gpu-8nodes-4gpus-site": dict(site=SITE, nodes=8, time="1-00:00:00", mem="256G",
+                                  env=["OMP_NUM_THREADS=8"]),
+    "per-task-2nodes": dict(site=SITE, nodes=2, layout="per-task", partition="gpu"),
+    "container-apptainer": dict(site=SITE.model_copy(update={"container": ContainerProfile(
+        binds=["/scratch", "/data:/data:ro"])}), container="/images/dte.sif"),
+    "array-3": dict(run_dirs=[f"/r/toy/20260101-000000-abcd-a{i}" for i in range(3)],
+                    procs=1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_scripts(case):
+    options = dict(CASES[case])
+    site = options.pop("site", SiteProfile(python="python3"))
+    script = render(request(site, **options))
+    golden = GOLDEN / f"{case}.sbatch"
+    if os.environ.get("DTE_REGEN_GOLDEN"):
+        golden.write_text(script)
+    assert script == golden.read_text(), f"rendering changed; regenerate deliberately with " \
+                                         f"DTE_REGEN_GOLDEN=1 and review {golden}"
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+
+
+def test_torchrun_layout_is_one_task_per_node_with_all_gpus():
+    script = render(request(SITE, nodes=2))
+    assert "#SBATCH --ntasks-per-node=1" in script and "#SBATCH --gpus-per-node=4" in script
+    assert "--nproc-per-node 4" in script and "--cpus-per-task=4" in script
+    per_task = render(request(SITE, nodes=2, layout="per-task"))
+    assert "#SBATCH --ntasks-per-node=4" in per_task and "dte_core.worker" in per_task
+
+
+def test_hostile_values_stay_inert(tmp_path):
+    job = request(job_name="$(touch pwned)", env=["X=$(touch pwned2); `touch pwned3`"],
+                  run_dirs=[str(tmp_path / "it's $(here)")], mem="4G")
+    script = render(job)
+    assert "#SBATCH --job-name='$(touch pwned)'" in script
+    # the variable part of the script runs in bash without executing anything injected
+    body = script.split("# rendezvous")[0]
+    subprocess.run(["bash", "-c", body + '\necho "$X" > out'], cwd=tmp_path, check=True)
+    assert not list(tmp_path.glob("pwned*"))
+    assert (tmp_path / "out").read_text() == "$(touch pwned2); `touch pwned3`\n"
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("90", 5400), ("30:00", 1800),
+                                                ("02:00:00", 7200), ("1-12", 129600),
+                                                ("1-00:30", 88200), ("2-01:02:03", 176523)])
+def test_time_formats(value, seconds):
+    assert time_seconds(value) == seconds
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (dict(time="1h"), "is not a SLURM time limit"),
+    (dict(nodes=0), "--nodes 0"),
+    (dict(procs=0), "--procs 0"),
+    (dict(gpus=-1), "--gpus -1"),
+    (dict(mem="lots"), "--mem 'lots'"),
+    (dict(env=["1BAD=x"]), "NAME=VALUE"),
+    (dict(time="1:00"), "checkpoint grace"),
+    (dict(site=SITE, procs=2, gpus=4), "disagree"),
+    (dict(site=SITE, partition="nope"), "not one of the site 'hpc''s partitions: gpu, cpu"),
+    (dict(site=SITE, partition="cpu", time="1-00:00:00"), "exceeds partition 'cpu''s limit"),
+    (dict(site=SITE, nodes=32), "exceeds partition 'gpu''s limit of 16 nodes"),
+    (dict(site=SITE, gpus=8), "exceeds partition 'gpu''s 4 GPUs per node"),
+])
+def test_bad_requests_name_the_fix(overrides, message):
+    site = overrides.pop("site", SiteProfile(python="python3"))
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        request(site, **overrides)
