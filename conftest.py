@@ -94,3 +94,36 @@ def live_mlflow_server(mlflow_server):
     if not mlflow_server.running:
         mlflow_server.start()
     return mlflow_server
+
+
+def _slurm_env() -> dict[str, str] | None:
+    """SLURM_CONF of a cluster that answers (the one .ci/run starts), else None."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    env = dict(os.environ)
+    local = Path(__file__).parent / ".ci" / "slurm" / "cluster" / "etc" / "slurm.conf"
+    if "SLURM_CONF" not in env and local.is_file():
+        env["SLURM_CONF"] = str(local)
+    if shutil.which("sinfo") is None or "SLURM_CONF" not in env:
+        return None
+    try:
+        up = subprocess.run(["sinfo", "-h", "-o", "%T"], env=env, capture_output=True,
+                            text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return None
+    if up.returncode != 0 or not up.stdout.strip():
+        return None
+    return env
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """The environment of the local SLURM cluster; skips (saying how to start one) without."""
+    env = _slurm_env()
+    if env is None:
+        pytest.skip("no SLURM scheduler answers here: start the single-node cluster with "
+                    "`bash .ci/slurm/start-slurm.sh` (as .ci/run does), then rerun")
+    return env

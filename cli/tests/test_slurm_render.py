@@ -7,10 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from dte_core.errors import ConfigError
-
 from dte_cli.backends.sites import ContainerProfile, PartitionLimits, SiteProfile
 from dte_cli.backends.slurm import build, render, time_seconds
+from dte_core.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden"
 SITE = SiteProfile(
@@ -22,7 +21,10 @@ SITE = SiteProfile(
 )
 
 
-def request(site: SiteProfile = SiteProfile(python="python3"), **overrides):
+PLAIN = SiteProfile(python="python3")
+
+
+def request(site: SiteProfile = PLAIN, **overrides):
     args = dict(job_name="dte-toy", run_dirs=["/scratch/runs/toy/20260101-000000-abcd"],
                 nodes=None, gpus=None, procs=None, layout="torchrun", time="30:00",
                 partition=None, account=None, qos=None, mem=None, cpus_per_task=None,
@@ -46,7 +48,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_golden_scripts(case):
     options = dict(CASES[case])
-    site = options.pop("site", SiteProfile(python="python3"))
+    site = options.pop("site", PLAIN)
     script = render(request(site, **options))
     golden = GOLDEN / f"{case}.sbatch"
     if os.environ.get("DTE_REGEN_GOLDEN"):
@@ -98,6 +100,6 @@ def test_time_formats(value, seconds):
     (dict(site=SITE, gpus=8), "exceeds partition 'gpu''s 4 GPUs per node"),
 ])
 def test_bad_requests_name_the_fix(overrides, message):
-    site = overrides.pop("site", SiteProfile(python="python3"))
+    site = overrides.pop("site", PLAIN)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         request(site, **overrides)

@@ -147,7 +147,8 @@ def _find_upwards(name: str) -> Path | None:
     return None
 
 
-def manifest(command: list[str] | None = None) -> dict[str, Any]:
+def manifest(command: list[str] | None = None,
+             cluster: cluster_env.ClusterEnv | None = None) -> dict[str, Any]:
     """Provenance of this process: code, environment, hardware and launch."""
     import torch
 
@@ -167,6 +168,6 @@ def manifest(command: list[str] | None = None) -> dict[str, Any]:
                     if cuda else [platform.processor() or platform.machine()]),
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
-        "cluster": cluster_env.detect().as_dict(),
+        "cluster": (cluster or cluster_env.detect()).as_dict(),
         "launch_variables": cluster_env.recorded_variables(),
     }

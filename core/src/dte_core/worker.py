@@ -52,7 +52,7 @@ def run(run_path: Path, checkpoint: Path | None = None) -> int:
     strategy = strategies.create(cfg.train.strategy, env)
     with strategy.running():
         if env.is_global_zero:
-            manifest = rundir.manifest(info.get("command"))
+            manifest = rundir.manifest(info.get("command"), env)
             if checkpoint is None or not run.manifest_path.exists():
                 run.manifest_path.write_text(json.dumps(manifest, indent=2))
             run.update(status="running", strategy=strategy.name, world_size=env.world_size)
