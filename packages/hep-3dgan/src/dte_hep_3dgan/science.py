@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dte_core.science import Science
 
@@ -23,3 +24,36 @@ class Hep3DGAN(Science):
         from dte_hep_3dgan.config import Hep3DGANConfig
 
         return Hep3DGANConfig
+
+    def generate(self, config: Any, out: Path) -> dict[str, Any]:
+        """GFlash showers into `out/showers.h5` (or `.root` with --format root)."""
+        from dte_hep_3dgan.generate import file_name, generate_file
+
+        return generate_file(out / file_name(config.data), config.data, progress=True)
+
+    def prepare(self, config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
+        """Check and convert shower files (HDF5 in the community layout, or ROOT) into one
+        file in the native layout (chunked, compressed, theta in radians)."""
+        from dte_hep_3dgan.convert import convert
+
+        return convert(sources, out, config.data)
+
+    def task(self, config: Any) -> Any:
+        """The 3DGAN Task."""
+        from dte_hep_3dgan.task import ShowerGAN
+
+        return ShowerGAN(config)
+
+    def evaluate(self, config: Any, models: dict[str, Any], out: Path) -> dict[str, float]:
+        """Physics validation of the generator against reference showers; figures in `out`."""
+        from dte_hep_3dgan.evaluation import evaluate
+
+        return evaluate(config, models, out)
+
+    def predict(self, config: Any, models: dict[str, Any], output: Path,
+                inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
+        """Generated showers for `--energy E --theta T --events N` (or for the conditions of
+        the showers in `--input`), written in the same layout as the training data."""
+        from dte_hep_3dgan.inference import predict
+
+        return predict(config, models, output, inputs, options or {})

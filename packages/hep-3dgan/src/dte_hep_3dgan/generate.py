@@ -1,0 +1,153 @@
+"""Writing shower files in parallel, and the project's cache of generated training data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dte_hep_3dgan import gflash
+from dte_hep_3dgan.files import SUFFIXES, ShowerWriter
+
+if TYPE_CHECKING:
+    from dte_hep_3dgan.config import DataConfig
+
+#: showers per task handed to a process (and per random stream: fixed, so results do not
+#: depend on the number of processes)
+BLOCK = 32
+
+
+def _block(args: tuple[int, int, int, tuple[float, float], tuple[float, float]]):
+    return gflash.block(*args)
+
+
+def generate_file(path: Path, data: DataConfig, progress: bool = True) -> dict[str, Any]:
+    """Generate `data.events` showers into `path` (format `data.format`); returns a summary."""
+    events, seed = data.events, data.seed
+    tasks = [(start, min(BLOCK, events - start), seed, data.energy_range, data.theta_range)
+             for start in range(0, events, BLOCK)]
+    # below a few blocks per process, starting processes costs more than it saves
+    workers = max(1, min(data.workers or os.cpu_count() or 1, len(tasks) // 2))
+    attrs = {"generator": f"dte-hep-3dgan GFlash v{gflash.VERSION}", "seed": seed,
+             "energy_range_gev": list(data.energy_range),
+             "theta_range_deg": list(data.theta_range),
+             "sampling_fraction": gflash.ECAL.sampling_fraction}
+    started = time.perf_counter()
+    with ShowerWriter(path, data.format, events, attrs) as writer, _progress(
+            progress, events) as advance:
+        if workers == 1:
+            results = map(_block, tasks)
+            for ecal, energy, theta in results:
+                writer.write(ecal, energy, theta)
+                advance(len(ecal))
+        else:
+            # fork is quick, but a process that imported torch (a training worker) must spawn:
+            # forked children would inherit its thread pools
+            method = "spawn" if "torch" in sys.modules else "fork"
+            with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
+                for ecal, energy, theta in pool.map(_block, tasks):
+                    writer.write(ecal, energy, theta)
+                    advance(len(ecal))
+    seconds = time.perf_counter() - started
+    return {"file": path.name, "format": data.format, "events": events, "seed": seed,
+            "energy_range_gev": list(data.energy_range),
+            "theta_range_deg": list(data.theta_range), "workers": workers,
+            "seconds": round(seconds, 2), "events_per_s": round(events / seconds, 1),
+            "bytes": path.stat().st_size}
+
+
+class _progress:
+    """A rich progress bar on stderr (a no-op when disabled)."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled, self.total = enabled, total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(TextColumn("generating showers"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=Console(stderr=True),
+                            transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task("showers", total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)
+
+
+def file_name(data: DataConfig) -> str:
+    return "showers" + SUFFIXES[data.format]
+
+
+def cache_key(data: DataConfig) -> str:
+    """Stable key of everything that determines a generated file's content."""
+    spec = {"events": data.events, "energy_range": list(data.energy_range),
+            "theta_range": list(data.theta_range), "seed": data.seed, "format": data.format,
+            "generator": gflash.VERSION}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def cached_dataset(data: DataConfig) -> Path:
+    """The generated training file for `data` under `.dte/data/hep-3dgan`, made once.
+
+    Processes of one run (and concurrent runs) serialise on a lock file; the file appears
+    under its final name only when complete."""
+    import fcntl
+
+    from dte_core.paths import state_dir
+
+    folder = state_dir() / "data" / "hep-3dgan" / cache_key(data)
+    target = folder / file_name(data)
+    if target.is_file():
+        _say(f"hep-3dgan: using the generated showers in {target} (data.path is null)",
+             rank_zero_only=True)
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file():
+            return target
+        _say(f"hep-3dgan: data.path is null, so {data.events} showers (Ep "
+             f"{data.energy_range[0]:g}-{data.energy_range[1]:g} GeV, theta "
+             f"{data.theta_range[0]:g}-{data.theta_range[1]:g} deg, seed {data.seed}) are "
+             f"generated into {target}; later runs with the same data settings reuse them.")
+        partial = folder / (target.name + ".partial")
+        try:
+            summary = generate_file(partial, data, progress=sys.stderr.isatty())
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        (folder / "generation.json").write_text(json.dumps(summary, indent=2))
+        partial.rename(target)
+        _say(f"hep-3dgan: {data.events} showers generated in {summary['seconds']} s")
+    return target
+
+
+def _say(message: str, rank_zero_only: bool = False) -> None:
+    if rank_zero_only and os.environ.get("RANK", "0") != "0":
+        return
+    print(message, file=sys.stderr, flush=True)
+
+
+def clear_partial(folder: Path) -> None:
+    """Remove what an interrupted generation left in `folder`."""
+    for path in folder.glob("*.partial"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()

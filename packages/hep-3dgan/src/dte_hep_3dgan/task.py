@@ -1,0 +1,196 @@
+"""The 3DGAN training Task: two networks, two optimizers, the weighted multi-loss.
+
+Each step: (1) the generator makes showers for the real batch's (Ep, theta) without gradient;
+the discriminator sees real and generated showers in one forward pass (one DDP forward per
+backward) and is stepped on BCE(real/fake) + energy and angle regression; (2) the generator
+makes fresh showers for the same conditions and is stepped on the frozen discriminator's
+verdict, its Ep/theta regression, the total deposit against the real shower's, and the
+batch-mean longitudinal profile against the real batch's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from dte_core.task import Optimization, Task
+from torch import nn
+
+from dte_hep_3dgan import model as networks
+from dte_hep_3dgan.config import Hep3DGANConfig
+from dte_hep_3dgan.data import ShowerDataset, Transform, open_split
+
+LAYERS = 25
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside DDP / torch.compile wrappers."""
+    while True:
+        inner = getattr(module, "module", None) or getattr(module, "_orig_mod", None)
+        if inner is None:
+            return module
+        module = inner
+
+
+def relative_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute relative error (the 3DGAN's MAPE, as a fraction)."""
+    return ((pred - target).abs() / target.abs().clamp(min=1e-6)).mean()
+
+
+def layer_profile(gev: torch.Tensor) -> torch.Tensor:
+    """(batch, 25) energy per layer from (batch, 1, 51, 51, 25) GeV."""
+    return gev.sum(dim=(1, 2, 3))
+
+
+class ShowerGAN(Task):
+    """The 3DGAN as a dte Task."""
+
+    config: Hep3DGANConfig
+
+    def __init__(self, config: Hep3DGANConfig, data_path: Path | None = None) -> None:
+        super().__init__(config)
+        self.transform = Transform.of(config.data)
+        self._data_path = data_path
+        self._plain: dict[str, nn.Module] = {}
+
+    # ---- data ------------------------------------------------------------------------------
+    def data_path(self) -> Path:
+        """data.path, or the generated file under .dte/data/hep-3dgan (made on first use)."""
+        if self._data_path is None:
+            from dte_hep_3dgan.generate import cached_dataset
+
+            path = self.config.data.path
+            self._data_path = Path(path) if path is not None else \
+                cached_dataset(self.config.data)
+        return self._data_path
+
+    def train_dataset(self) -> ShowerDataset:
+        dataset = open_split(self.data_path(), self.config.data, "train")
+        generator = self._plain.get("generator")
+        if generator is not None:  # record the trained domain with the weights
+            file, idx = dataset.file, list(dataset.indices)
+            energy, theta = file.energy[idx], torch.rad2deg(torch.from_numpy(file.theta[idx]))
+            generator.domain.copy_(torch.tensor(
+                [energy.min(), energy.max(), theta.min(), theta.max()], dtype=torch.float32))
+        return dataset
+
+    def val_dataset(self) -> ShowerDataset:
+        return open_split(self.data_path(), self.config.data, "val")
+
+    # ---- models ----------------------------------------------------------------------------
+    def configure_models(self) -> dict[str, nn.Module]:
+        self._plain = networks.build(self.config)
+        return dict(self._plain)
+
+    def configure_optimizers(self, models: Mapping[str, nn.Module]) -> Optimization:
+        o = self.config.optim
+
+        def make(params, lr: float) -> torch.optim.Optimizer:
+            if o.name == "adam":
+                return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+            return torch.optim.RMSprop(params, lr=lr)
+
+        return Optimization({
+            "discriminator": make(models["discriminator"].parameters(), o.discriminator_lr),
+            "generator": make(models["generator"].parameters(), o.generator_lr)})
+
+    def generate(self, generator: nn.Module, energy: torch.Tensor, theta: torch.Tensor,
+                 noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Showers in network space for Ep (GeV) and theta (rad)."""
+        if noise is None:
+            noise = torch.randn(len(energy), self.config.model.latent_dim, device=energy.device)
+        cond = networks.conditions(energy, theta, self.config.data.energy_scale)
+        return generator(noise, cond)
+
+    # ---- steps -----------------------------------------------------------------------------
+    def _regression(self, out: tuple, energy: torch.Tensor, theta: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(energy loss, angle loss) of discriminator outputs against the conditions."""
+        target = energy / self.config.data.energy_scale
+        energy_loss = relative_error(out[1], target)
+        angle = out[2]
+        angle_loss = (angle - (theta - torch.pi / 2)).abs().mean() if angle is not None \
+            else torch.zeros((), device=energy.device)
+        return energy_loss, angle_loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], ctx: Any) -> dict[str, torch.Tensor]:
+        w = self.config.loss
+        gen, disc = self.models["generator"], self.models["discriminator"]
+        real, energy, theta, deposit = batch["ecal"], batch["energy"], batch["theta"], \
+            batch["deposit"]
+        n = len(real)
+        bce = nn.functional.binary_cross_entropy_with_logits
+
+        # (1) discriminator: real and generated showers in one forward pass
+        with torch.no_grad():
+            fake = self.generate(gen, energy, theta)
+        out = disc(torch.cat([real, fake]))
+        labels = torch.cat([torch.full((n,), 1.0 - w.label_smoothing, device=real.device),
+                            torch.zeros(n, device=real.device)])
+        d_gan = bce(out[0], labels)
+        e2, t2 = torch.cat([energy, energy]), torch.cat([theta, theta])
+        d_energy, d_angle = self._regression(out, e2, t2)
+        d_loss = w.gan * d_gan + w.energy * d_energy + w.angle * d_angle
+        ctx.optimize("discriminator", d_loss)
+
+        # (2) generator, judged by the plain discriminator with frozen weights
+        judge = unwrap(disc)
+        judge.requires_grad_(False)
+        try:
+            fake = self.generate(gen, energy, theta)
+            out = judge(fake)
+        finally:
+            judge.requires_grad_(True)
+        g_gan = bce(out[0], torch.ones(n, device=real.device))
+        g_energy, g_angle = self._regression(out, energy, theta)
+        g_deposit = relative_error(out[3], deposit)
+        g_profile = self._profile_loss(fake, real)
+        g_loss = (w.gan * g_gan + w.energy * g_energy + w.angle * g_angle
+                  + w.deposit * g_deposit + w.profile * g_profile)
+        ctx.optimize("generator", g_loss)
+        fake_score = torch.sigmoid(out[0].detach()).mean()
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_gan": d_gan.detach(),
+                "g_gan": g_gan.detach(), "g_deposit": g_deposit.detach(),
+                "g_profile": g_profile.detach(), "d_energy": d_energy.detach(),
+                "fake_score": fake_score}
+
+    def _profile_loss(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Mean relative difference of the normalised batch-mean longitudinal profiles."""
+        if self.config.loss.profile == 0:
+            return torch.zeros((), device=fake.device)
+        fake_p = layer_profile(self.transform.inverse(fake)).sum(0)
+        real_p = layer_profile(self.transform.inverse(real)).sum(0)
+        fake_p = fake_p / fake_p.sum().clamp(min=1e-9)
+        real_p = real_p / real_p.sum().clamp(min=1e-9)
+        return ((fake_p - real_p).abs() / (real_p + 1e-3)).mean()
+
+    def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per-shower means of each layer's GeV (real and generated) and of deposit / Ep."""
+        gen = self.models["generator"]
+        energy, theta = batch["energy"], batch["theta"]
+        seed = int(batch["index"][0])  # the same noise for the same showers at every epoch
+        noise = torch.randn(len(energy), self.config.model.latent_dim,
+                            generator=torch.Generator().manual_seed(seed)).to(energy.device)
+        fake = self.transform.inverse(self.generate(gen, energy, theta, noise))
+        real = self.transform.inverse(batch["ecal"])
+        out: dict[str, torch.Tensor] = {}
+        for name, showers in (("real", real), ("fake", fake)):
+            profile = layer_profile(showers).mean(0)
+            for layer in range(LAYERS):
+                out[f"profile/{name}_{layer:02d}"] = profile[layer]
+            out[f"deposit_ratio_{name}"] = (showers.sum(dim=(1, 2, 3, 4)) / energy).mean()
+        return out
+
+    def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
+        """The largest relative difference of the mean longitudinal profile over layers with
+        at least evaluate.min_layer_fraction of the energy, and the deposit/Ep difference."""
+        real = [means[f"profile/real_{i:02d}"] for i in range(LAYERS)]
+        fake = [means[f"profile/fake_{i:02d}"] for i in range(LAYERS)]
+        total = sum(real) or 1.0
+        cut = self.config.evaluate.min_layer_fraction
+        diffs = [abs(f - r) / r for r, f in zip(real, fake, strict=True) if r / total >= cut]
+        ratio_real, ratio_fake = means["deposit_ratio_real"], means["deposit_ratio_fake"]
+        return {"profile_max_rel_diff": max(diffs) if diffs else float("nan"),
+                "deposit_ratio_rel_diff": abs(ratio_fake - ratio_real) / max(ratio_real, 1e-12)}
