@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -111,6 +112,9 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
         _test_only(host, script, workdir if target else None)
         return
 
+    tracked = _tracked_files() if opts.sync_code and target else None
+    if target:
+        host.run(["true"])  # reach the login host before anything is written
     configs = _configs(cfg, copies) if not resume else [to_yaml(cfg)]
     local_runs: list[rundir.RunDir] = []
     for rid, yaml_text in zip(run_ids, configs, strict=True):
@@ -125,15 +129,13 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
                                 paths.tracking_uri(cfg.tracking.uri))
         (run.path / "job.sbatch").write_text(script)
         local_runs.append(run)
-    script_path = f"{run_dirs[0]}/job.sbatch"
-    if target:
-        for run, remote_dir in zip(local_runs, run_dirs, strict=True):
-            host.put(remote_dir, {name: (run.path / name).read_bytes()
-                                  for name in ("config.yaml", "run.json", "job.sbatch")})
-        if opts.sync_code:
-            _sync_code(host, f"{workdir}/code")
-    out = host.text(["sbatch", "--parsable", f"--chdir={workdir}", script_path])
-    job_id = out.strip().split(";")[0]
+    try:
+        job_id = _send(host, job, local_runs, run_dirs, workdir, tracked)
+    except BaseException:
+        if not resume:  # never submitted: leave nothing behind
+            for run in local_runs:
+                shutil.rmtree(run.path, ignore_errors=True)
+        raise
     for run in local_runs:
         run.update(status="submitted", job_id=job_id)
     jobs.record(jobs.JobRecord(job_id=job_id, science=science.name, run_dirs=run_dirs,
@@ -143,6 +145,21 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
     err().print(f"submitted job {job_id}{where}: {len(run_dirs)} run(s), first {run_ids[0]}")
     print(job_id)
     err().print(f"follow it with: dte jobs status {job_id}   dte jobs logs {job_id} -f")
+
+
+def _send(host: Host, job: slurm.SlurmJob, local_runs: list[rundir.RunDir],
+          run_dirs: list[str], workdir: str, tracked: list[str] | None) -> str:
+    """Copy what the job needs to the login host (if remote) and sbatch it; the job id."""
+    script_path = f"{run_dirs[0]}/job.sbatch"
+    if host.target:
+        for run, remote_dir in zip(local_runs, run_dirs, strict=True):
+            host.put(remote_dir, {name: (run.path / name).read_bytes()
+                                  for name in ("config.yaml", "run.json", "job.sbatch")})
+        if tracked is not None:
+            project = paths.project_dir()
+            host.put(f"{workdir}/code", {n: (project / n).read_bytes() for n in tracked})
+    out = host.text(["sbatch", "--parsable", f"--chdir={workdir}", script_path])
+    return out.strip().split(";")[0]
 
 
 def _new_ids(count: int) -> list[str]:
@@ -176,12 +193,12 @@ def _test_only(host: Host, script: str, remote_dir: str | None) -> None:
     err().print(f"sbatch --test-only: {text}")
 
 
-def _sync_code(host: Host, target_dir: str) -> None:
-    """Copy the project's tracked files (git ls-files) to the remote `target_dir`."""
+def _tracked_files() -> list[str]:
+    """The project's git-tracked files (what --sync-code copies)."""
     project = paths.project_dir()
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=project, capture_output=True)
     if listed.returncode != 0:
         raise ConfigError(f"--sync-code copies the files git tracks, but {project} is not a "
-                          f"git repository.")
-    names = [n for n in listed.stdout.decode().split("\0") if n and (project / n).is_file()]
-    host.put(target_dir, {name: (project / name).read_bytes() for name in names})
+                          f"git repository. Run from the project's repository, or drop "
+                          f"--sync-code.")
+    return [n for n in listed.stdout.decode().split("\0") if n and (project / n).is_file()]
