@@ -19,6 +19,10 @@ def load(run_path: Path, which: str | None = None, device: str = "cpu"
 
     run = rundir.RunDir(run_path)
     science = sciences.load(run.info().get("science", ""))
+    if science.framework == "tensorflow":
+        from dte_core.optional import require
+
+        return require("dte_core.keras.trained", extra="tensorflow").load(run_path, which)
     config = config_layer.resolve(science.Config, run.config_path)
     ckpt = checkpoint.select(run.checkpoints, which)
     if ckpt is None:

@@ -47,6 +47,10 @@ def run(run_path: Path, checkpoint: Path | None = None) -> int:
     run = rundir.RunDir(run_path)
     info = run.info()
     science = sciences.load(info["science"])
+    if science.framework == "tensorflow":  # the Keras path has the same outward behaviour
+        from dte_core.optional import require
+
+        return require("dte_core.keras.worker", extra="tensorflow").run(run_path, checkpoint)
     cfg = config_layer.resolve(science.Config, run.config_path)
     env = detect()
     strategy = strategies.create(cfg.train.strategy, env)

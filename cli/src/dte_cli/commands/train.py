@@ -110,9 +110,6 @@ def train(
         raise ConfigError(f"{', '.join(given)} only apply to batch jobs: add --backend slurm.")
     nprocs = _worker_count(procs, gpus) if backend == "local" else 1
     sci = sciences.load(science)
-    if sci.framework != "torch":
-        raise sci.not_supported("train", "the TensorFlow training path of dte-core (not yet "
-                                         "available)")
     if "train" not in sci.capabilities():
         raise sci.not_supported("train", "a model and its training Task (`task`)")
     root = (runs_dir or paths.runs_root()).resolve()
