@@ -1,0 +1,114 @@
+"""Preprocessing, the 3DGAN networks and one real training step of the Task (no Trainer)."""
+
+import numpy as np
+import pytest
+import torch
+from dte_core.errors import DteError
+from dte_hep_3dgan import files, gflash, model
+from dte_hep_3dgan.config import Hep3DGANConfig
+from dte_hep_3dgan.data import ShowerDataset, Transform, open_split, split
+from dte_hep_3dgan.files import ShowerFile
+from dte_hep_3dgan.task import ShowerGAN
+
+
+@pytest.fixture(scope="module")
+def shower_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "s.h5"
+    files.write(path, *gflash.block(0, 10, 5, (10.0, 100.0), (70.0, 110.0)))
+    return path
+
+
+def test_transform_round_trip():
+    t = Transform(threshold=1e-4, scale=2.0, power=0.85)
+    gev = np.array([0.0, 5e-5, 1e-3, 0.5], np.float32)
+    x = t.forward(gev)
+    assert x[1] == 0  # below the threshold
+    back = t.inverse(torch.from_numpy(x)).numpy()
+    assert np.allclose(back, [0, 0, 1e-3, 0.5], rtol=1e-5)
+
+
+def test_dataset_items_and_split(shower_file):
+    cfg = Hep3DGANConfig()
+    train = open_split(shower_file, cfg.data, "train")
+    val = open_split(shower_file, cfg.data, "val")
+    assert (len(train), len(val)) == (8, 2) and list(val.indices) == [8, 9]
+    item = train[3]
+    assert item["ecal"].shape == (1, 51, 51, 25) and item["ecal"].dtype == torch.float32
+    raw = train.file.read(3)
+    assert item["deposit"].item() == pytest.approx(raw[raw >= 1e-6].sum(), rel=1e-5)
+    assert item["energy"].item() == pytest.approx(train.file.energy[3])
+    assert 70 <= np.degrees(item["theta"].item()) <= 110
+
+
+def test_too_few_showers_to_split():
+    with pytest.raises(DteError, match="too few"):
+        split(1, 0.2)
+
+
+def test_nan_cells_are_reported(tmp_path):
+    ecal, energy, theta = gflash.block(0, 2, 1, (10.0, 20.0), (80.0, 100.0))
+    ecal[1, 3, 3, 3] = np.nan
+    files.write(tmp_path / "nan.h5", ecal, energy, theta)
+    dataset = ShowerDataset(ShowerFile(tmp_path / "nan.h5"), range(2), Transform())
+    dataset[0]
+    with pytest.raises(DteError, match="Shower 1 .* 1 NaN or infinite cell"):
+        dataset[1]
+
+
+def test_network_sizes_and_shapes():
+    nets = model.build(Hep3DGANConfig())
+    gen, disc = nets["generator"], nets["discriminator"]
+    assert 1.30e6 < model.parameters(gen) < 1.42e6
+    assert 80_000 < model.parameters(disc) - model.parameters(disc.angle) < 95_000
+    cond = model.conditions(torch.tensor([10.0, 200.0]), torch.tensor([1.2, 1.9]), 100.0)
+    x = gen(torch.randn(2, 254), cond)
+    assert x.shape == (2, 1, 51, 51, 25) and (x >= 0).all()
+    logit, energy, angle, deposit = disc(x)
+    assert logit.shape == energy.shape == angle.shape == deposit.shape == (2,)
+    no_angle = model.build(Hep3DGANConfig.model_validate({"model": {"angle_head": False}}))
+    assert no_angle["discriminator"](x)[2] is None
+
+
+class StepCtx:
+    """What the Trainer's StepContext does with one process and no accumulation."""
+
+    def __init__(self, optimizers):
+        self.optimizers, self.order = optimizers, []
+
+    def optimize(self, name, loss):
+        self.order.append(name)
+        loss.backward()
+        self.optimizers[name].step()
+        self.optimizers[name].zero_grad(set_to_none=True)
+
+
+@pytest.mark.slow
+def test_training_step_updates_both_networks_in_turn(shower_file):
+    cfg = Hep3DGANConfig.model_validate({"data": {"path": str(shower_file)}})
+    torch.manual_seed(0)
+    task = ShowerGAN(cfg)
+    nets = task.configure_models()
+    opt = task.configure_optimizers(nets)
+    data = task.train_dataset()
+    assert task._plain["generator"].domain[1] == pytest.approx(data.file.energy[:8].max())
+    task.models = nets
+    batch = task.collate([data[i] for i in range(2)])
+    before = {k: [p.detach().clone() for p in m.parameters()] for k, m in nets.items()}
+    ctx = StepCtx(opt.optimizers)
+    metrics = task.training_step(batch, ctx)
+    assert ctx.order == ["discriminator", "generator"]
+    for name, net in nets.items():
+        changed = any(not torch.equal(a, p) for a, p in zip(before[name], net.parameters(),
+                                                             strict=True))
+        assert changed, f"{name} was not updated"
+        # the generator's step must leave no gradient in the discriminator (and vice versa)
+        assert all(p.grad is None for p in net.parameters())
+        assert all(p.requires_grad for p in net.parameters())
+    assert {"d_loss", "g_loss", "g_deposit", "g_profile"} <= set(metrics)
+    assert all(torch.isfinite(v) and not v.requires_grad for v in metrics.values())
+    for net in nets.values():
+        net.eval()
+    with torch.no_grad():
+        means = {k: v.item() for k, v in task.validation_step(batch).items()}
+    summary = task.validation_summary(means)
+    assert summary["profile_max_rel_diff"] >= 0 and summary["deposit_ratio_rel_diff"] >= 0
