@@ -46,7 +46,7 @@ def test_generate_hdf5_and_root(tmp_path):
         assert summary["events"] == 6 and summary["format"] == fmt
         path = tmp_path / fmt / summary["file"]
         f = ShowerFile(path)
-        assert f.events == 6 and 20 <= f.energy.min() and f.energy.max() <= 40
+        assert f.events == 6 and f.energy.min() >= 20 and f.energy.max() <= 40
     a, b = ShowerFile(tmp_path / "hdf5" / "showers.h5"), ShowerFile(tmp_path / "root" /
                                                                      "showers.root")
     assert np.array_equal(a.read_range(0, 6), b.read_range(0, 6))  # same seed, same showers
