@@ -36,9 +36,13 @@ class Transform:
         return cls(data.cell_threshold, data.deposit_scale, data.power)
 
     def forward(self, gev: np.ndarray) -> np.ndarray:
-        """GeV -> network space (numpy)."""
-        kept = np.where(gev >= self.threshold, gev, 0.0).astype(np.float32)
-        return np.power(kept * np.float32(self.scale), np.float32(self.power))
+        """GeV -> network space (numpy); the power is taken only where cells are hit (a few
+        percent of them), which makes this several times faster than on the whole array."""
+        out = np.zeros(gev.shape, dtype=np.float32)
+        hit = gev >= self.threshold
+        out[hit] = np.power(gev[hit].astype(np.float32) * np.float32(self.scale),
+                            np.float32(self.power))
+        return out
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
         """Network space -> GeV (torch, differentiable; negative values count as zero)."""
@@ -77,7 +81,7 @@ class ShowerDataset:
                            f"cell(s). Remove or repair that shower; every cell must be a "
                            f"finite deposit in GeV.")
         kept = self.transform.forward(gev)
-        deposit = float(np.where(gev >= self.transform.threshold, gev, 0).sum(dtype=np.float64))
+        deposit = float(gev[gev >= self.transform.threshold].sum(dtype=np.float64))
         return {"ecal": torch.from_numpy(kept[None]),
                 "energy": torch.tensor(self.file.energy[index], dtype=torch.float32),
                 "theta": torch.tensor(self.file.theta[index], dtype=torch.float32),
