@@ -48,6 +48,16 @@ def test_generation_is_the_same_for_any_number_of_processes(tmp_path):
     assert np.array_equal(a.energy, b.energy)
 
 
+def test_hdf5_compressed_in_processes_reads_back_the_same(tmp_path):
+    one = DataConfig(events=70, workers=1)
+    two = DataConfig(events=70, workers=2)
+    generate_file(tmp_path / "a.h5", one, progress=False)
+    generate_file(tmp_path / "b.h5", two, progress=False)
+    a, b = ShowerFile(tmp_path / "a.h5"), ShowerFile(tmp_path / "b.h5")
+    assert np.array_equal(a.read_range(0, 70), b.read_range(0, 70))
+    assert np.array_equal(a.theta, b.theta)
+
+
 def test_theta_in_degrees_is_converted(tmp_path, sample):
     ecal, energy, theta = sample
     with h5py.File(tmp_path / "deg.h5", "w") as h5:

@@ -100,6 +100,16 @@ class ShowerWriter:
             self._root[TREE].extend({"ECAL": ecal, "energy": energy, "theta": theta})
         self.written += n
 
+    def write_chunks(self, chunks: list[bytes], energy: np.ndarray, theta: np.ndarray) -> None:
+        """Append HDF5 showers already compressed by `compress_chunks` (in another process)."""
+        dataset = self._h5["ECAL"]
+        for i, chunk in enumerate(chunks):
+            dataset.id.write_direct_chunk((self.written + i, 0, 0, 0), chunk)
+        sl = slice(self.written, self.written + len(chunks))
+        self._h5["energy"][sl] = np.asarray(energy, dtype=np.float32)
+        self._h5["theta"][sl] = np.asarray(theta, dtype=np.float32)
+        self.written += len(chunks)
+
     def close(self) -> None:
         if self.fmt == "hdf5":
             self._h5.close()
@@ -111,6 +121,18 @@ class ShowerWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def compress_chunks(ecal: np.ndarray) -> list[bytes]:
+    """Each shower as the bytes of one HDF5 chunk of the `ECAL` dataset's filter pipeline
+    (byte shuffle, then deflate level 4), so that generator processes do the compression."""
+    import zlib
+
+    out = []
+    for shower in np.ascontiguousarray(ecal, dtype="<f4"):
+        shuffled = shower.view(np.uint8).reshape(-1, 4).T.tobytes()
+        out.append(zlib.compress(shuffled, 4))
+    return out
 
 
 def write(path: Path, ecal: np.ndarray, energy: np.ndarray, theta: np.ndarray,

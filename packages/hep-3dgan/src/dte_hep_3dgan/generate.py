@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dte_hep_3dgan import gflash
-from dte_hep_3dgan.files import SUFFIXES, ShowerWriter
+from dte_hep_3dgan.files import SUFFIXES, ShowerWriter, compress_chunks
 
 if TYPE_CHECKING:
     from dte_hep_3dgan.config import DataConfig
@@ -26,6 +26,11 @@ BLOCK = 32
 
 def _block(args: tuple[int, int, int, tuple[float, float], tuple[float, float]]):
     return gflash.block(*args)
+
+
+def _compressed_block(args: tuple[int, int, int, tuple[float, float], tuple[float, float]]):
+    ecal, energy, theta = gflash.block(*args)
+    return compress_chunks(ecal), energy, theta
 
 
 def generate_file(path: Path, data: DataConfig, progress: bool = True) -> dict[str, Any]:
@@ -52,9 +57,14 @@ def generate_file(path: Path, data: DataConfig, progress: bool = True) -> dict[s
             # forked children would inherit its thread pools
             method = "spawn" if "torch" in sys.modules else "fork"
             with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
-                for ecal, energy, theta in pool.map(_block, tasks):
-                    writer.write(ecal, energy, theta)
-                    advance(len(ecal))
+                if data.format == "hdf5":  # the processes compress, this one only writes
+                    for chunks, energy, theta in pool.map(_compressed_block, tasks):
+                        writer.write_chunks(chunks, energy, theta)
+                        advance(len(chunks))
+                else:
+                    for ecal, energy, theta in pool.map(_block, tasks):
+                        writer.write(ecal, energy, theta)
+                        advance(len(ecal))
     seconds = time.perf_counter() - started
     return {"file": path.name, "format": data.format, "events": events, "seed": seed,
             "energy_range_gev": list(data.energy_range),
