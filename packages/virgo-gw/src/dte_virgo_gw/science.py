@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dte_core.science import Science
 
@@ -23,3 +24,34 @@ class VirgoGW(Science):
         from dte_virgo_gw.config import VirgoConfig
 
         return VirgoConfig
+
+    def generate(self, config: Any, out: Path) -> dict[str, Any]:
+        """Synthetic Virgo noise, witnessed glitches and binary signals (see the README)."""
+        from dte_virgo_gw.generate import generate
+
+        return generate(config.data, out)
+
+    def prepare(self, config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
+        """GWOSC HDF5, gwpy HDF5 or GWF files -> the native format (see the README)."""
+        from dte_virgo_gw.prepare import prepare
+
+        return prepare(config.data, sources, out)
+
+    def task(self, config: Any) -> Any:
+        """The denoiser's training Task."""
+        from dte_virgo_gw.task import DenoiserTask
+
+        return DenoiserTask(config)
+
+    def evaluate(self, config: Any, models: dict[str, Any], out: Path) -> dict[str, float]:
+        """Held-out metrics of the denoiser and the linear baseline, and figures."""
+        from dte_virgo_gw.evaluate import evaluate
+
+        return evaluate(config, models["denoiser"], out)
+
+    def predict(self, config: Any, models: dict[str, Any], output: Path,
+                inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
+        """Predicted and cleaned main-channel maps of a dataset, as HDF5."""
+        from dte_virgo_gw.evaluate import predict
+
+        return predict(config, models["denoiser"], output, inputs, options or {})

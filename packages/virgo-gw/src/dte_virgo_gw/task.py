@@ -1,0 +1,133 @@
+"""The training Task: a denoiser from auxiliary maps to the main channel's map."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+from dte_core.task import Optimization, Task
+from torch import nn
+
+from dte_virgo_gw import data as vdata
+from dte_virgo_gw import validation
+from dte_virgo_gw.baseline import LinearBaseline
+from dte_virgo_gw.model import build, compress, to_energy
+
+READ_CHUNK = 64  # samples per read when a whole split is streamed (floor, baseline fit)
+
+
+def iter_maps(file: Path, indices: range, names: tuple[str, ...], chunk: int = READ_CHUNK):
+    """Contiguous chunks of some datasets of a file, as numpy arrays (never the whole file)."""
+    with vdata.open_h5(file) as f:
+        for lo in range(indices.start, indices.stop, chunk):
+            hi = min(lo + chunk, indices.stop)
+            yield tuple(f[name][lo:hi] for name in names)
+
+
+class DenoiserTask(Task):
+    """Learn P(main map | auxiliary maps) with an L1 or L2 loss; report held-out physics."""
+
+    @cached_property
+    def file(self) -> Path:
+        from dte_virgo_gw.cache import dataset_for
+
+        return dataset_for(self.config)
+
+    @cached_property
+    def info(self) -> vdata.DatasetInfo:
+        info = vdata.inspect(self.file)
+        vdata.check_compatible(info, self.config)
+        return info
+
+    @cached_property
+    def splits(self) -> tuple[range, range]:
+        return vdata.split(self.info.samples, self.config.data.val_fraction)
+
+    @cached_property
+    def floors(self) -> dict[str, torch.Tensor]:
+        """Noise floors (1, 1, F, 1) from the training split's noise-only maps, by statistic."""
+        if not self.info.has_truth:
+            return {}
+        train = self.splits[0]
+        noise = np.concatenate([c[0] for c in iter_maps(self.file, train, ("truth/noise",))])
+        return {stat: torch.from_numpy(validation.floor_of(noise, stat))[None, None]
+                for stat in ("median", "mean", "logmean")}
+
+    @cached_property
+    def baseline(self) -> LinearBaseline:
+        """The linear least-squares baseline fitted on the training split."""
+        ev = self.config.eval
+        chunks = iter_maps(self.file, self.splits[0], ("maps/aux", "maps/main"))
+        return LinearBaseline.fit(chunks, ev.baseline_lags, ev.baseline_ridge)
+
+    @property
+    def floor_statistic(self) -> str:
+        return "median" if self.config.optim.loss == "l1" else "logmean"
+
+    # ---- Task API ------------------------------------------------------------------------
+    def configure_models(self) -> dict[str, nn.Module]:
+        return {"denoiser": build(self.config)}
+
+    def configure_optimizers(self, models: Mapping[str, nn.Module]) -> Optimization:
+        opt = self.config.optim
+        optimizer = torch.optim.AdamW(models["denoiser"].parameters(), lr=opt.lr,
+                                      weight_decay=opt.weight_decay)
+        if opt.schedule == "constant":
+            return Optimization({"denoiser": optimizer})
+        steps = self.total_steps()
+        warmup = max(1, steps // 20)
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+            return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))  # plain floats:
+            # the scheduler's state is saved in checkpoints that load with weights_only
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return Optimization({"denoiser": optimizer}, {"denoiser": scheduler},
+                            scheduler_interval="step")
+
+    def total_steps(self) -> int:
+        """Optimizer steps of the whole run (for the learning-rate schedule)."""
+        train = self.config.train
+        per_epoch = max(1, len(self.splits[0]) // train.batch_size)
+        by_epochs = train.epochs * per_epoch if train.epochs else float("inf")
+        return int(min(by_epochs, train.max_steps or float("inf")))
+
+    def train_dataset(self) -> vdata.MapsDataset:
+        return vdata.MapsDataset(self.file, self.splits[0])
+
+    def val_dataset(self) -> vdata.MapsDataset:
+        return vdata.MapsDataset(self.file, self.splits[1], truth=self.info.has_truth)
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.config.optim.loss == "l1":
+            return nn.functional.l1_loss(pred, target)
+        return nn.functional.mse_loss(pred, target)
+
+    def training_step(self, batch, ctx) -> torch.Tensor:
+        return self.loss(self.models["denoiser"](batch["aux"]), compress(batch["main"]))
+
+    def validation_step(self, batch) -> dict[str, torch.Tensor]:
+        z = self.models["denoiser"](batch["aux"]).float()
+        pred = to_energy(z)
+        glitch, cbc = batch.get("glitch"), batch.get("cbc")
+        floors = {k: v.to(pred.device) for k, v in self.floors.items()}
+        out = {"loss": self.loss(z, compress(batch["main"]))}
+        out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc,
+                                            floors.get(self.floor_statistic)))
+        base = torch.from_numpy(self.baseline.predict(batch["aux"].cpu().numpy()))
+        base = base[:, None].to(pred.device)
+        out.update(validation.batch_metrics(base, batch["main"], glitch, cbc,
+                                            floors.get("mean"), prefix="baseline_"))
+        return out
+
+    def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
+        out = validation.summary(means)
+        out.update(validation.summary(means, prefix="baseline_"))
+        return out
