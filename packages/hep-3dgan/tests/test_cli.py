@@ -129,6 +129,10 @@ def test_predict_writes_showers_in_the_training_layout(trained):
     f = ShowerFile(trained / "gen.h5")
     assert f.events == 3 and np.allclose(f.energy, 50) and np.allclose(np.degrees(f.theta), 95)
     assert (f.read_range(0, 3) >= 0).all()
+    same_conditions = dte("predict", "hep-3dgan", "--run", "latest", "--input", "gen.h5",
+                          "--out", "again.h5", cwd=trained)
+    assert same_conditions.returncode == 0, same_conditions.stderr
+    assert np.allclose(ShowerFile(trained / "again.h5").energy, 50)
     outside = dte("predict", "hep-3dgan", "--run", "latest", "--energy", "400", "--events", "1",
                   "--out", "far.root", cwd=trained)
     assert outside.returncode == 0, outside.stderr

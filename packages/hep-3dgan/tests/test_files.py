@@ -67,6 +67,23 @@ def test_theta_in_degrees_is_converted(tmp_path, sample):
     assert np.allclose(ShowerFile(tmp_path / "deg.h5").theta, theta, atol=1e-6)
 
 
+def test_prepare_checks_and_merges_files(tmp_path, sample):
+    from dte_hep_3dgan.convert import convert
+
+    ecal, energy, theta = sample
+    with h5py.File(tmp_path / "community.h5", "w") as h5:  # unchunked, theta in degrees
+        h5["ECAL"], h5["energy"], h5["theta"] = ecal, energy, np.degrees(theta)
+    files.write(tmp_path / "more.root", ecal[:2], energy[:2], theta[:2])
+    out = tmp_path / "out"
+    out.mkdir()
+    summary = convert([tmp_path / "community.h5", tmp_path / "more.root"], out, DataConfig())
+    merged = ShowerFile(out / "showers.h5")
+    assert summary["events"] == merged.events == 7
+    assert np.array_equal(merged.read_range(0, 5), ecal)
+    assert np.array_equal(merged.read_range(5, 7), ecal[:2])
+    assert np.allclose(merged.theta[:5], theta, atol=1e-6)
+
+
 def h5file(path, **datasets):
     with h5py.File(path, "w") as h5:
         for key, value in datasets.items():
