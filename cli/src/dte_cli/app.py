@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("dte_cli.commands.config", "Show a science's resolved configuration or its schema."),
     "data": ("dte_cli.commands.data", "Generate or prepare datasets in a science's format."),
     "train": ("dte_cli.commands.train", "Train a science's model (one process, or several)."),
+    "tune": ("dte_cli.commands.tune", "Hyper-parameter optimisation (Optuna) of a science."),
     "evaluate": ("dte_cli.commands.evaluate", "Validate a trained run with the science's metrics."),
     "predict": ("dte_cli.commands.predict", "Run a trained model on an input file."),
     "runs": ("dte_cli.commands.runs", "List runs or show one."),

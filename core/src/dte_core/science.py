@@ -28,6 +28,9 @@ class Science(ABC):
     distribution: ClassVar[str]
     framework: ClassVar[Framework]
     summary: ClassVar[str]
+    #: the validation metric `dte tune` optimises by default, and its direction
+    tune_metric: ClassVar[str] = "val/loss"
+    tune_direction: ClassVar[str] = "minimize"
 
     @cached_property
     def version(self) -> str:
@@ -45,6 +48,10 @@ class Science(ABC):
     def Config(self) -> type[BaseModel]:  # noqa: N802 - the contract's name for the model class
         """The configuration model (DESIGN.md §2 calls it `Config`)."""
         return self.config_class()
+
+    def search_space(self) -> dict[str, Any] | None:
+        """The default `dte tune` search space (same mapping as a --space YAML), or None."""
+        return None
 
     def generate(self, config: BaseModel, out: Path) -> dict[str, Any]:
         """Write a dataset in the science's native format into the empty folder `out`.

@@ -32,12 +32,21 @@ if TYPE_CHECKING:
 class FitResult:
     """How a fit ended."""
 
-    status: str  # finished | stopped (signal or early stop ends as finished)
+    status: str  # finished (also after early stopping) | stopped (signal) | pruned (callback)
     step: int
     epoch: int
     metrics: dict[str, float] = field(default_factory=dict)
     signal: int | None = None
     checkpoint: Path | None = None
+
+
+class Callback:
+    """Hooks into the loop; `on_validation` returning True ends the fit (e.g. HPO pruning).
+
+    Only rank 0's answer counts: it is broadcast so that every rank stops together."""
+
+    def on_validation(self, metrics: Mapping[str, float], epoch: int) -> bool:
+        return False
 
 
 class StepOutputError(DteError):
@@ -75,9 +84,10 @@ class Trainer:
 
     def __init__(self, task: Task, config: TrainConfig, strategy: Strategy, logger: Logger,
                  checkpoint_dir: Path | None = None, science: str = "",
-                 log_every: int = 10) -> None:
+                 log_every: int = 10, callbacks: list[Callback] | None = None) -> None:
         self.task, self.cfg, self.strategy, self.logger = task, config, strategy, logger
         self.log_every = log_every
+        self.callbacks = list(callbacks or [])
         self.checkpoint_dir = checkpoint_dir
         self.science = science
         self.stop = StopFlag()
@@ -271,6 +281,8 @@ class Trainer:
                     self.logger.log(val, pos.step, pos.epoch)
                     metrics.update(val)
                     stop_early = self._early_stop(val)
+                    if self._callbacks_stop(val, pos.epoch):
+                        return self._ended("pruned", pos, metrics)
                 pos.epoch += 1
                 pos.batch_in_epoch = 0
                 every = cfg.checkpoint.every_epochs
@@ -437,6 +449,26 @@ class Trainer:
         self._next_sync = step + min(max(steps, 1), 10_000)
         self._sync_clock, self._sync_step = clock, step
         return int(agreed)
+
+    def _callbacks_stop(self, val: Mapping[str, float], epoch: int) -> bool:
+        """Ask the callbacks after a validation; rank 0 decides and every rank follows.
+
+        Only rank 0 may hold callbacks (an HPO trial lives there), so the broadcast happens
+        whenever several processes train, whatever this rank holds."""
+        if not self.callbacks and self.strategy.world_size == 1:
+            return False
+        stop = False
+        if self.strategy.is_global_zero:
+            stop = any([cb.on_validation(val, epoch) for cb in self.callbacks])
+        if self.strategy.world_size > 1:
+            stop = bool(self.strategy.broadcast_object(stop))
+        return stop
+
+    def _ended(self, status: str, pos: checkpoint.Position,
+               metrics: Mapping[str, float]) -> FitResult:
+        self.logger.message(f"stopped by a callback ({status}) after epoch {pos.epoch}")
+        return FitResult(status, pos.step, pos.epoch, dict(metrics),
+                         checkpoint=self.last_checkpoint)
 
     def _stopped(self, pos: checkpoint.Position, signum: int) -> FitResult:
         import signal as signal_module

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dte_core import config as config_layer
 from dte_core import paths, rundir, sciences, strategies
@@ -19,8 +19,13 @@ from dte_core.errors import DteError
 from dte_core.signals import StopFlag
 from dte_core.tracking import Logger, Sink, flatten
 
+if TYPE_CHECKING:
+    from dte_core.strategies.base import Strategy
+    from dte_core.trainer import FitResult
 
-def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any]) -> list[Sink]:
+
+def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any],
+              extra_tags: dict[str, str] | None = None) -> list[Sink]:
     """The sinks of rank 0: console, JSONL (always), MLflow and TensorBoard as configured."""
     from dte_core.tracking.console import ConsoleSink
     from dte_core.tracking.jsonl import JsonlSink
@@ -32,7 +37,8 @@ def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any]) 
 
         sinks.append(MlflowSink(run.path, info.get("tracking_uri") or paths.tracking_uri(),
                                 tracking.experiment or science, run.run_id,
-                                {"dte.science": science, "dte.run_dir": str(run.path)}))
+                                {"dte.science": science, "dte.run_dir": str(run.path),
+                                 **(extra_tags or {})}))
     if tracking.tensorboard:
         from dte_core.tracking.tensorboard import TensorBoardSink
 
@@ -42,27 +48,41 @@ def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any]) 
 
 def run(run_path: Path, checkpoint: Path | None = None) -> int:
     """Train the run in `run_path` (resuming from `checkpoint`); returns the exit code."""
+    science = sciences.load(rundir.RunDir(run_path).info()["science"])
+    if science.framework == "tensorflow":  # the Keras path has the same outward behaviour
+        from dte_core.optional import require
+
+        return require("dte_core.keras.worker", extra="tensorflow").run(run_path, checkpoint)
+    result = fit_run(run_path, checkpoint)
+    return 0 if result.signal is None else StopFlag.code_for(result.signal)
+
+
+def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | None = None,
+            strategy: Strategy | None = None, extra_tags: dict[str, str] | None = None
+            ) -> FitResult:
+    """Train a torch run; with `strategy` given (already set up) it is reused, not torn down."""
     from dte_core.trainer import Trainer
 
     run = rundir.RunDir(run_path)
     info = run.info()
     science = sciences.load(info["science"])
-    if science.framework == "tensorflow":  # the Keras path has the same outward behaviour
-        from dte_core.optional import require
-
-        return require("dte_core.keras.worker", extra="tensorflow").run(run_path, checkpoint)
     cfg = config_layer.resolve(science.Config, run.config_path)
-    env = detect()
-    strategy = strategies.create(cfg.train.strategy, env)
-    with strategy.running():
+    own = strategy is None
+    if strategy is None:
+        strategy = strategies.create(cfg.train.strategy, detect())
+        strategy.setup()
+    env = strategy.env
+    try:
         if env.is_global_zero:
             manifest = rundir.manifest(info.get("command"), env)
             if checkpoint is None or not run.manifest_path.exists():
                 run.manifest_path.write_text(json.dumps(manifest, indent=2))
             run.update(status="running", strategy=strategy.name, world_size=env.world_size)
-        logger = Logger(sinks_for(run, science.name, cfg, info) if env.is_global_zero else [])
-        trainer = Trainer(science.task(cfg), cfg.train, strategy, logger, run.checkpoints,
-                          science.name, log_every=cfg.tracking.log_every)
+        sinks = sinks_for(run, science.name, cfg, info, extra_tags) if env.is_global_zero \
+            else []
+        trainer = Trainer(science.task(cfg), cfg.train, strategy, Logger(sinks),
+                          run.checkpoints, science.name, log_every=cfg.tracking.log_every,
+                          callbacks=callbacks)
         try:
             result = trainer.fit(checkpoint, flatten(cfg.model_dump(mode="json")),
                                  [run.config_path, run.manifest_path])
@@ -74,7 +94,13 @@ def run(run_path: Path, checkpoint: Path | None = None) -> int:
             run.update(status=result.status, step=result.step, epoch=result.epoch,
                        metrics=result.metrics, error=None,
                        last_checkpoint=str(result.checkpoint) if result.checkpoint else None)
-    return 0 if result.signal is None else StopFlag.code_for(result.signal)
+    except BaseException:
+        if own:
+            strategy.teardown(clean=False)
+        raise
+    if own:
+        strategy.teardown(clean=True)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -76,6 +76,8 @@ class SlurmJob:
     max_requeues: int = 3
     array_limit: int | None = None
     generator: str = "dte"
+    #: run this command in each task instead of a training run's launcher (tune workers)
+    command: list[str] | None = None
 
     @property
     def array(self) -> str | None:
@@ -257,7 +259,10 @@ def render(job: SlurmJob) -> str:
         "",
     ]
     prefix = _container_prefix(job)
-    if job.layout == "torchrun":
+    if job.command is not None:
+        worker = [*prefix, *(q(c) for c in job.command)]
+        srun = ["srun", "--ntasks-per-node=1", "--kill-on-bad-exit=1"]
+    elif job.layout == "torchrun":
         worker = [*prefix, q(job.python), "-m", "dte_core.launch", '"$RUN_DIR"',
                   "--nnodes", '"$SLURM_JOB_NUM_NODES"', "--nproc-per-node",
                   str(job.procs_per_node), "--rdzv", '"$MASTER_ADDR:$MASTER_PORT"',

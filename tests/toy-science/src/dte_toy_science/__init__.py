@@ -16,6 +16,10 @@ class Toy(Science):
 
         return ToyConfig
 
+    def search_space(self):
+        return {"optim.lr": {"low": 1e-3, "high": 0.5, "log": True},
+                "model.hidden": {"low": 4, "high": 32, "step": 4}}
+
     def task(self, config):
         from dte_toy_science.task import ToyTask
 

@@ -1,0 +1,343 @@
+"""`dte tune SCIENCE --trials N`: an Optuna study whose trials are real training runs;
+`dte tune status STUDY`, `dte tune report STUDY`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from dte_cli.lazy import new_app
+from dte_cli.options import ConfigOpt, JsonOpt, ScienceArg, SetOpt
+
+
+class TuneGroup(TyperGroup):
+    """`dte tune SCIENCE ...` runs a study; `status` and `report` are subcommands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = new_app(name="tune", cls=TuneGroup, no_args_is_help=True,
+              help="Hyper-parameter optimisation: `dte tune SCIENCE --trials N`, "
+                   "`dte tune status STUDY`, `dte tune report STUDY`.")
+StudyArg = Annotated[str, typer.Argument(help="Study name.", show_default=False)]
+StorageOpt = Annotated[str | None, typer.Option(
+    "--storage", help="Optuna storage: an RDB URL (postgresql://...) or journal:PATH "
+    "(default: .dte/hpo/STUDY.journal).", show_default=False)]
+
+
+@app.command("run")
+def run(
+    science: ScienceArg,
+    trials: Annotated[int, typer.Option("--trials", help="Trials to add to the study.")],
+    space: Annotated[Path | None, typer.Option(
+        "--space", help="Search-space YAML (default: the science's own).",
+        show_default=False)] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel workers.")] = 1,
+    storage: StorageOpt = None,
+    study: Annotated[str | None, typer.Option(
+        "--study", help="Study name; an existing study is continued.", show_default=False)
+    ] = None,
+    sampler: Annotated[str, typer.Option("--sampler", help="tpe, random, cmaes or grid.")
+                       ] = "tpe",
+    pruner: Annotated[str, typer.Option("--pruner", help="median, hyperband or none.")
+                      ] = "median",
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="Validation metric to optimise (default: the science's).",
+        show_default=False)] = None,
+    direction: Annotated[str | None, typer.Option(
+        "--direction", help="minimize or maximize (default: the science's).",
+        show_default=False)] = None,
+    procs: Annotated[int, typer.Option("--procs", help="Processes per trial (DDP).")] = 1,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", help="Seconds after which workers take no new trial.",
+        show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed.",
+                                             show_default=False)] = None,
+    grace: Annotated[float, typer.Option(
+        "--grace", help="Seconds without a heartbeat after which a running trial counts as "
+        "dead (its worker died) and is retried.")] = 30.0,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    backend: Annotated[str, typer.Option("--backend", help="local or slurm.")] = "local",
+    time_limit: Annotated[str | None, typer.Option(
+        "--time", help="[slurm] Time limit per worker job.", show_default=False)] = None,
+    partition: Annotated[str | None, typer.Option("--partition", help="[slurm] Partition.",
+                                                  show_default=False)] = None,
+    site: Annotated[str | None, typer.Option("--site", help="[slurm] Site profile.",
+                                             show_default=False)] = None,
+) -> None:
+    """Run (or continue) a study: WORKERS workers share one storage until TRIALS more trials
+    are complete or pruned."""
+    from dte_core import config as config_layer
+    from dte_core import sciences
+    from dte_core.errors import ConfigError
+    from dte_core.hpo import space as space_module
+    from dte_core.hpo import study as studies
+
+    from dte_cli.console import err
+
+    for flag, value in (("--trials", trials), ("--workers", workers), ("--procs", procs)):
+        if value < 1:
+            raise ConfigError(f"{flag} {value} must be 1 or more.")
+    if backend not in ("local", "slurm"):
+        raise ConfigError(f"Unknown backend '{backend}': use --backend local or slurm.")
+    sci = sciences.load(science)
+    direction = direction or sci.tune_direction
+    if direction not in ("minimize", "maximize"):
+        raise ConfigError(f"--direction {direction!r}: use minimize or maximize.")
+    metric = metric or sci.tune_metric
+    cfg = config_layer.resolve(sci.Config, config, set_ or ())
+    if space is not None:
+        searched = space_module.load(space, sci.Config)
+        raw = config_layer.load_yaml(space)
+    else:
+        raw = sci.search_space()
+        if raw is None:
+            raise ConfigError(f"The science '{sci.name}' ships no default search space; give "
+                              f"one with --space FILE (keys of `dte config schema {sci.name}`).")
+        searched = space_module.parse(raw, sci.Config, f"{sci.name}'s default search space")
+    studies.sampler(sampler, searched, seed)  # check the names before anything is created
+    studies.pruner(pruner)
+    name = study or f"{sci.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    url = storage or studies.default_storage_url(name)
+    opened = studies.create_or_check(name, studies.open_storage(url), direction, metric, {
+        "science": sci.name, "space": json.dumps(raw),
+        "base_config": json.dumps(cfg.model_dump(mode="json"))})
+    found = studies.counts(opened)
+    target = sum(found.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING")) + trials
+    opened.set_user_attr("target", target)
+    if cfg.tracking.mlflow and "mlflow_parent_run_id" not in opened.user_attrs:
+        opened.set_user_attr("mlflow_parent_run_id", _parent_run(sci.name, name, cfg))
+    worker_args = ["--study", name, "--storage", url, "--target", str(target), "--sampler",
+                   sampler, "--pruner", pruner]
+    if timeout:
+        worker_args += ["--timeout", str(timeout)]
+    worker_args += ["--grace", str(grace)]
+    err().print(f"study {name}: {trials} more trial(s) (target {target}), {workers} worker(s), "
+                f"metric {metric} ({direction}), storage {url}")
+    if backend == "slurm":
+        _submit_workers(sci, name, url, worker_args, workers, procs, seed, time_limit,
+                        partition, site)
+        return
+    _run_local(name, url, worker_args, workers, procs, seed, target)
+
+
+def _worker_command(worker_args: list[str], index: int, procs: int, seed: int | None
+                    ) -> list[str]:
+    args = [*worker_args, "--index", str(index)]
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    if procs == 1:
+        return [sys.executable, "-m", "dte_core.hpo.worker", *args]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+            str(procs), "-m", "dte_core.hpo.worker", *args]
+
+
+def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs: int,
+               seed: int | None, target: int) -> None:
+    """Start the workers here, show progress, wait; Ctrl-C stops them."""
+    from dte_core.errors import DteError
+    from dte_core.hpo import study as studies
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from dte_cli.console import err
+
+    logs = studies.hpo_dir(name)
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get(
+        "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // (workers * procs))))}
+    procs_list = []
+    for index in range(workers):
+        log = (logs / f"worker-{index}.log").open("ab")
+        procs_list.append((subprocess.Popen(_worker_command(worker_args, index, procs, seed),
+                                            stdout=log, stderr=subprocess.STDOUT, env=env),
+                           logs / f"worker-{index}.log"))
+    storage = studies.open_storage(url)
+    opened = studies.load(name, storage)
+    progress = Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[detail]}"), console=err(),
+                        disable=not sys.stderr.isatty())
+    try:
+        with progress:
+            bar = progress.add_task("trials", total=target, detail="")
+            while any(p.poll() is None for p, _ in procs_list):
+                found = studies.counts(opened)
+                done = found.get("COMPLETE", 0) + found.get("PRUNED", 0)
+                progress.update(bar, completed=done, detail=", ".join(
+                    f"{k.lower()} {v}" for k, v in sorted(found.items())))
+                time.sleep(1)
+    except KeyboardInterrupt:
+        for p, _ in procs_list:
+            p.send_signal(signal.SIGINT)
+        for p, _ in procs_list:
+            p.wait(60)
+        raise typer.Exit(130) from None
+    failed = [(i, p.returncode, log) for i, (p, log) in enumerate(procs_list) if p.returncode]
+    final = studies.load(name, storage)
+    _summary(final)
+    if failed:
+        details = "; ".join(f"worker {i} exit {code} (log {log}: "
+                            f"{_tail(log)})" for i, code, log in failed)
+        found = studies.counts(final)
+        if found.get("COMPLETE", 0) + found.get("PRUNED", 0) >= target:
+            err().print(f"Warning: {len(failed)} worker(s) died ({details}); their trials were "
+                        f"retried and the study is complete.")
+            return
+        raise DteError(f"{len(failed)} of {workers} tune worker(s) failed and the study is "
+                       f"short of its target: {details}. Continue it with `dte tune SCIENCE "
+                       f"--study {name} --trials N`.")
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    text = path.read_text(errors="replace").strip().splitlines()
+    return " | ".join(text[-lines:])
+
+
+def _summary(opened: Any) -> None:
+    from dte_core.hpo import study as studies
+
+    from dte_cli.console import err
+
+    found = studies.counts(opened)
+    err().print("trials: " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(found.items())))
+    try:
+        best = opened.best_trial
+    except ValueError:
+        err().print("no completed trial yet")
+        return
+    path = studies.write_best(opened)
+    err().print(f"best trial {best.number}: {opened.user_attrs.get('metric')} = {best.value:.6g}"
+                f"  params {json.dumps(best.params)}")
+    if path:
+        err().print(f"best config: {path}  (dte train SCIENCE --config {path})")
+
+
+def _parent_run(science: str, study: str, cfg: Any) -> str | None:
+    """An MLflow run that the study's trial runs nest under."""
+    from dte_core import paths
+    from dte_core.tracking.mlflow_sink import client, ensure_run
+
+    state: dict[str, Any] = {"tracking_uri": paths.tracking_uri(cfg.tracking.uri)}
+    try:
+        ensure_run(client(state["tracking_uri"]), state, cfg.tracking.experiment or science,
+                   f"study {study}", {"dte.study": study, "dte.science": science})
+    except Exception as exc:  # tracking must not stop a study
+        print(f"Warning: no MLflow parent run for the study ({exc})", file=sys.stderr)
+        return None
+    return state["run_id"]
+
+
+def _submit_workers(sci: Any, name: str, url: str, worker_args: list[str], workers: int,
+                    procs: int, seed: int | None, time_limit: str | None,
+                    partition: str | None, site: str | None) -> None:
+    """An array job of WORKERS tasks sharing the study; returns right after submission."""
+    from dte_core import paths
+    from dte_core.errors import ConfigError
+    from dte_core.hpo import study as studies
+
+    from dte_cli.backends import jobs, sites, slurm
+    from dte_cli.backends.hosts import Host
+
+    if procs != 1:
+        raise ConfigError("--procs > 1 with --backend slurm is not supported yet for tune "
+                          "workers: use one process per trial, or run the study locally.")
+    if url.startswith("sqlite"):
+        raise ConfigError("SQLite is not safe for parallel workers on a cluster: use the "
+                          "default journal file or a PostgreSQL URL.")
+    folder = studies.hpo_dir(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    # the worker takes its index from SLURM_ARRAY_TASK_ID
+    command = [sys.executable, "-m", "dte_core.hpo.worker", *worker_args,
+               *(["--seed", str(seed)] if seed is not None else [])]
+    profile = sites.load(site)
+    job = slurm.build(profile, job_name=f"dte-tune-{name}", run_dirs=[str(folder)] * workers,
+                      nodes=1, gpus=None, procs=1, layout="torchrun", time=time_limit,
+                      partition=partition, account=None, qos=None, mem=None,
+                      cpus_per_task=None, constraint=None, container=None,
+                      env=[f"DTE_PROJECT_DIR={paths.project_dir()}"], setup=[],
+                      python=sys.executable)
+    job.command = command
+    script = slurm.render(job)
+    path = folder / "workers.sbatch"
+    path.write_text(script)
+    out = Host().text(["sbatch", "--parsable", f"--chdir={paths.project_dir()}", str(path)])
+    job_id = out.strip().split(";")[0]
+    jobs.record(jobs.JobRecord(job_id=job_id, science=sci.name, run_dirs=[str(folder)],
+                               local_runs=[], array=job.array))
+    print(job_id)
+    from dte_cli.console import err
+
+    err().print(f"submitted {workers} tune worker(s) as array job {job_id}; follow with "
+                f"`dte tune status {name}`")
+
+
+@app.command()
+def status(study: StudyArg, storage: StorageOpt = None, as_json: JsonOpt = False) -> None:
+    """Progress of a study: trials by state, target, best value, running trials."""
+    from dte_core.hpo import study as studies
+
+    opened = studies.load(study, studies.open_storage(storage or
+                                                      studies.default_storage_url(study)))
+    found = studies.counts(opened)
+    try:
+        best = {"number": opened.best_trial.number, "value": opened.best_value,
+                "params": opened.best_params}
+    except ValueError:
+        best = None
+    report = {"study": study, "science": opened.user_attrs.get("science"),
+              "metric": opened.user_attrs.get("metric"),
+              "direction": opened.direction.name.lower(),
+              "target": opened.user_attrs.get("target"), "states": found, "best": best}
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    from rich.pretty import Pretty
+
+    from dte_cli.console import out
+
+    out().print(Pretty(report))
+
+
+@app.command()
+def report(study: StudyArg, storage: StorageOpt = None,
+           out: Annotated[Path | None, typer.Option(
+               "--out", help="Folder for the PNG plots (default: .dte/hpo/STUDY).",
+               show_default=False)] = None,
+           top: Annotated[int, typer.Option("--top", help="Best trials to list.")] = 5) -> None:
+    """Best trials, the best config as YAML, and PNG plots of the study."""
+    from dte_core.hpo import study as studies
+    from dte_core.hpo.report import plots, top_trials
+
+    opened = studies.load(study, studies.open_storage(storage or
+                                                      studies.default_storage_url(study)))
+    rows = top_trials(opened, top)
+    from rich.table import Table
+    from rich.text import Text
+
+    from dte_cli.console import out as console
+
+    table = Table(title=f"study {study}: best {len(rows)} trial(s), "
+                        f"{opened.user_attrs.get('metric')} ({opened.direction.name.lower()})")
+    for column in ("trial", "value", "params", "run"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(str(row[c])) for c in ("trial", "value", "params", "run")))
+    console().print(table)
+    folder = out or studies.hpo_dir(study)
+    for path in plots(opened, folder):
+        console().print(f"wrote {path}")
+    best = studies.write_best(opened)
+    if best:
+        console().print(f"best config: {best}")

@@ -1,0 +1,1 @@
+"""Hyper-parameter optimisation with Optuna: search spaces, shared studies, trial workers."""

@@ -1,0 +1,221 @@
+"""Studies shared by many workers: storage, exact trial budgets, heartbeats and retries.
+
+Storage is Optuna's journal file by default (`.dte/hpo/<study>.journal`, safe on a shared file
+system) or any RDB URL. Workers take trials under a file lock (`.dte/hpo/<study>.lock`), so a
+study gets exactly the trials asked for. A running trial touches a heartbeat file; a trial whose
+heartbeat is older than the grace period belongs to a dead worker: it is marked FAIL and the
+same parameters are enqueued again, so the study still completes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dte_core import paths
+from dte_core.errors import ConfigError, DteError
+from dte_core.optional import require
+
+HEARTBEAT_S = 5.0
+GRACE_S = 30.0
+COUNTED = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
+
+
+def hpo_dir(study: str) -> Path:
+    return paths.state_dir() / "hpo" / study
+
+
+def default_storage_url(study: str) -> str:
+    return f"journal:{paths.state_dir() / 'hpo' / (study + '.journal')}"
+
+
+def open_storage(url: str) -> Any:
+    """An Optuna storage for `url` (`journal:PATH` or an RDB URL); errors say which failed."""
+    require("optuna", extra="optuna")
+    import optuna
+
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        path = Path(url.removeprefix("journal:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except Exception as exc:  # sqlalchemy raises many types for an unreachable database
+        raise ConfigError(
+            f"The study storage {url!r} cannot be reached or used ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:300]}). Check the URL, that the database server runs "
+            f"and accepts this user, and that its driver is installed (PostgreSQL: pip install "
+            f"'psycopg[binary]'); or leave --storage out for a journal file under .dte/hpo/."
+        ) from None
+
+
+def sampler(name: str, space: Any, seed: int | None) -> Any:
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        require("cmaes", extra="optuna", package="cmaes")
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    if name == "grid":
+        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+    raise ConfigError(f"Unknown sampler {name!r}: use tpe, random, cmaes or grid.")
+
+
+def pruner(name: str) -> Any:
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"Unknown pruner {name!r}: use median, hyperband or none.")
+
+
+def create_or_check(name: str, storage: Any, direction: str, metric: str,
+                    attrs: dict[str, Any]) -> Any:
+    """Create the study, or load it and refuse a different direction or metric."""
+    import optuna
+
+    try:
+        existing = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        existing = None
+    if existing is not None:
+        old_dir = existing.direction.name.lower()
+        old_metric = existing.user_attrs.get("metric")
+        if old_dir != direction or old_metric != metric:
+            raise ConfigError(
+                f"The study '{name}' exists with direction {old_dir} and metric "
+                f"{old_metric!r}, not {direction} and {metric!r}. Continue it with "
+                f"--direction {old_dir} --metric {old_metric}, or choose another --study name."
+            )
+        if existing.user_attrs.get("science") != attrs.get("science"):
+            raise ConfigError(f"The study '{name}' belongs to the science "
+                              f"'{existing.user_attrs.get('science')}'; choose another --study.")
+        return existing
+    study = optuna.create_study(study_name=name, storage=storage, direction=direction)
+    for key, value in {**attrs, "metric": metric}.items():
+        study.set_user_attr(key, value)
+    return study
+
+
+def load(name: str, storage: Any, sampler_obj: Any = None, pruner_obj: Any = None) -> Any:
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler_obj,
+                                 pruner=pruner_obj)
+    except KeyError:
+        raise DteError(f"No study named '{name}' in this storage. `dte tune status` with the "
+                       f"right --storage, or start it with `dte tune SCIENCE --study {name}`."
+                       ) from None
+
+
+@contextmanager
+def locked(name: str) -> Iterator[None]:
+    """An exclusive lock over taking trials of study `name` (a file lock, NFS/Lustre-safe)."""
+    folder = paths.state_dir() / "hpo"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{name}.lock").open("a") as handle:
+        fcntl.lockf(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+def counts(study: Any) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        found[trial.state.name] = found.get(trial.state.name, 0) + 1
+    return found
+
+
+def heartbeat_path(study: str, number: int) -> Path:
+    return hpo_dir(study) / "heartbeats" / f"{number}.hb"
+
+
+def fail_stale(study: Any, grace_s: float = GRACE_S) -> list[int]:
+    """Mark RUNNING trials without a fresh heartbeat FAIL and enqueue them again."""
+    from optuna.trial import TrialState
+
+    now = time.time()
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        beat = heartbeat_path(study.study_name, trial.number)
+        last = beat.stat().st_mtime if beat.exists() else (
+            trial.datetime_start.timestamp() if trial.datetime_start else now)
+        if now - last > grace_s:
+            study.tell(trial.number, state=TrialState.FAIL)
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            failed.append(trial.number)
+    return failed
+
+
+def claim(study: Any, target: int, grace_s: float = GRACE_S) -> Any | None:
+    """Take the next trial if the study has fewer than `target` counted trials, else None."""
+    with locked(study.study_name):
+        fail_stale(study, grace_s)
+        found = counts(study)
+        if sum(found.get(s, 0) for s in COUNTED) - found.get("WAITING", 0) >= target:
+            return None
+        return study.ask()
+
+
+class Heartbeat:
+    """Touches the trial's heartbeat file every few seconds from a daemon thread."""
+
+    def __init__(self, study: str, number: int, every_s: float = HEARTBEAT_S) -> None:
+        self.path = heartbeat_path(study, number)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.every_s = every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="dte-heartbeat")
+
+    def _beat(self) -> None:
+        while not self.stop.is_set():
+            self.path.touch()
+            self.stop.wait(self.every_s)
+
+    def __enter__(self) -> Heartbeat:
+        self.path.touch()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.path.unlink(missing_ok=True)
+
+
+def write_best(study: Any) -> Path | None:
+    """Copy the best trial's config to .dte/hpo/<study>/best.yaml (usable with --config)."""
+    try:
+        best = study.best_trial
+    except ValueError:
+        return None
+    run_dir = best.user_attrs.get("run_dir")
+    if not run_dir or not (Path(run_dir) / "config.yaml").is_file():
+        return None
+    target = hpo_dir(study.study_name) / "best.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    header = (f"# best trial {best.number} of study {study.study_name}: "
+              f"{study.user_attrs.get('metric')} = {best.value}\n"
+              f"# params: {json.dumps(best.params)}\n")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(header + (Path(run_dir) / "config.yaml").read_text())
+    tmp.replace(target)
+    return target
