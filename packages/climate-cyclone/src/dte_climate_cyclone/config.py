@@ -2,34 +2,223 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any, Literal
 
-from dte_core.schemas import StrictModel, TrackingConfig, TrainConfig
-from pydantic import Field
+from dte_core.schemas import CheckpointConfig, StrictModel, TrackingConfig, TrainConfig
+from pydantic import Field, field_validator, model_validator
+
+#: named regions: (lat_min, lat_max, lon_min, lon_max) in degrees, longitudes in -180..180
+REGIONS: dict[str, tuple[float, float, float, float]] = {
+    "wnp": (0.0, 50.0, 100.0, 180.0),     # western North Pacific
+    "nat": (0.0, 50.0, -100.0, -20.0),    # North Atlantic
+    "enp": (0.0, 40.0, -150.0, -80.0),    # eastern North Pacific
+    "sio": (-45.0, 0.0, 40.0, 120.0),     # south Indian Ocean
+    "tiny": (5.0, 45.0, 120.0, 160.0),    # a small box for tests
+}
+#: model inputs that the data may provide (CMIP6 names); uas/vas are the wind components
+CHANNELS = ("sfcWind", "psl", "ta500", "ta300", "uas", "vas")
+
+
+def parse_region(text: str) -> tuple[float, float, float, float]:
+    """A region name or `lat_min,lat_max,lon_min,lon_max`, checked."""
+    if text in REGIONS:
+        return REGIONS[text]
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise ValueError(f"data.region must be one of {', '.join(REGIONS)} or "
+                         f"'lat_min,lat_max,lon_min,lon_max' in degrees, not {text!r}")
+    lat0, lat1, lon0, lon1 = values
+    if not (-90 <= lat0 < lat1 <= 90):
+        raise ValueError(f"data.region latitudes must satisfy -90 <= lat_min < lat_max <= 90, "
+                         f"got {lat0}, {lat1}")
+    if not (-180 <= lon0 < lon1 <= 360) or lon1 - lon0 > 360:
+        raise ValueError(f"data.region longitudes must satisfy lon_min < lon_max within -180..360,"
+                         f" got {lon0}, {lon1}")
+    return values  # type: ignore[return-value]
+
+
+class VariableMapping(StrictModel):
+    """Names of the input variables in a real dataset (null: found by their usual names)."""
+
+    psl: str | None = None
+    """Mean sea-level pressure [Pa]; tried when null: psl, msl, slp, mslp."""
+    sfcWind: str | None = None  # noqa: N815 - the CMIP6 variable name
+    """Near-surface wind speed or gust [m s-1]; tried: sfcWind, fg10, i10fg, si10, wsgsmax, then
+    the speed of uas/vas (u10/v10)."""
+    uas: str | None = None
+    """Eastward near-surface wind [m s-1]; tried: uas, u10."""
+    vas: str | None = None
+    """Northward near-surface wind [m s-1]; tried: vas, v10."""
+    ta500: str | None = None
+    """Air temperature at 500 hPa [K]; tried: ta500, t500, then ta/t on a pressure axis."""
+    ta300: str | None = None
+    """Air temperature at 300 hPa [K]; tried: ta300, t300, then ta/t on a pressure axis."""
 
 
 class DataConfig(StrictModel):
     """Gridded fields, cyclone tracks and the patches cut from them."""
 
     path: Path | None = None
-    """Zarr or netCDF dataset from `dte data generate climate-cyclone` (null: generate one)."""
-    years: int = Field(1, ge=1)
-    """Years of daily fields to generate when `path` is null."""
+    """A dataset folder from `dte data generate|prepare climate-cyclone`, or a zarr store /
+    netCDF file of real fields (then `tracks` is needed); null: generate a small dataset into
+    .dte/data/climate-cyclone and reuse it."""
+    tracks: Path | None = None
+    """Cyclone tracks in the IBTrACS layout (CSV or netCDF); null: the dataset's tracks.csv."""
     variables: list[str] = ["sfcWind", "psl", "ta500", "ta300"]
-    """Input variables (CMIP6 names), one channel each."""
+    """Input channels, in order (CMIP6 names: sfcWind, psl, ta500, ta300, uas, vas)."""
+    mapping: VariableMapping = VariableMapping()
+    """Variable names of a real dataset (`--set data.mapping.psl=msl`)."""
+    nan: Literal["error", "fill"] = "error"
+    """Missing values (land masks): `error`, or `fill` them with the variable's mean."""
+    # ---- generation -------------------------------------------------------------------
+    years: list[int] = [2001]
+    """Years to generate (`--years 2001-2003` or `--years 2001,2005`)."""
+    months: list[int] = [8, 9]
+    """Months of each year to generate (the cyclone season)."""
+    step_hours: int = Field(6, ge=1, le=24)
+    """Hours between generated fields."""
+    region: str = "wnp"
+    """Region to generate: wnp, nat, enp, sio, tiny, or `lat_min,lat_max,lon_min,lon_max`."""
+    resolution: float = Field(0.5, ge=0.1, le=2.0)
+    """Grid spacing of generated fields [degrees]."""
+    storms_per_month: float = Field(5.0, ge=0)
+    """Mean number of tropical cyclones forming in the region per month."""
+    lows_per_month: float = Field(10.0, ge=0)
+    """Mean number of mid-latitude lows (with fronts) crossing the region per month."""
+    format: Literal["zarr", "netcdf"] = "zarr"
+    """Storage of generated fields: zarr v3 (chunked) or netCDF4 (h5netcdf)."""
+    chunk_time: int = Field(8, ge=1)
+    """Time steps per chunk of generated fields (patches are read a chunk at a time)."""
+    seed: int = 0
+    """Seed of the generated fields and of the patch sampling."""
+    # ---- patches ----------------------------------------------------------------------
     patch_size: int = Field(40, ge=8)
     """Patches are patch_size x patch_size grid cells."""
+    min_wind_kt: float = Field(34.0, ge=0)
+    """Track points at least this strong (WMO_WIND, knots) are cyclones to locate."""
+    cyclone_patches: int = Field(1, ge=0)
+    """Patches per cyclone and time step, each with the centre at a random place."""
+    adjacent_patches: int = Field(2, ge=0)
+    """Patches next to each cyclone patch (one patch width away), mostly without a centre."""
+    random_patches: int = Field(2, ge=0)
+    """Patches at random places per time step."""
+    augment: bool = True
+    """Random flips and quarter turns of training patches (targets and winds follow)."""
     val_fraction: float = Field(0.2, gt=0, lt=1)
-    """Fraction of patches held out for validation."""
+    """Last fraction of the time axis held out for validation and evaluation."""
+    shuffle_chunks: int = Field(8, ge=1)
+    """Time chunks mixed together when shuffling (more: better mixing, more memory)."""
+
+    @field_validator("years", mode="before")
+    @classmethod
+    def _year_range(cls, value: Any) -> Any:
+        items = value if isinstance(value, list | tuple) else [value]
+        years: list[Any] = []
+        for item in items:
+            if isinstance(item, str) and re.fullmatch(r"\s*\d{4}\s*-\s*\d{4}\s*", item):
+                lo, hi = (int(v) for v in item.split("-"))
+                years.extend(range(lo, hi + 1))
+            else:
+                years.append(item)
+        return years
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, value: list[int]) -> list[int]:
+        if not value or any(not 1850 <= y <= 2300 for y in value):
+            raise ValueError("give one or more years between 1850 and 2300, e.g. 2001-2003")
+        return sorted(set(value))
+
+    @field_validator("months", mode="before")
+    @classmethod
+    def _one_month(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) else value
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        if not value or any(not 1 <= m <= 12 for m in value):
+            raise ValueError("give months as numbers 1-12, e.g. 8,9,10")
+        return sorted(set(value))
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region_text(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ",".join(str(v) for v in value)
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        parse_region(value)
+        return value
+
+    @field_validator("variables")
+    @classmethod
+    def _variables(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in CHANNELS]
+        if unknown or not value:
+            raise ValueError(f"unknown input variable(s) {unknown}; choose from "
+                             f"{', '.join(CHANNELS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("each variable may appear once")
+        if ("uas" in value) != ("vas" in value):
+            raise ValueError("uas and vas go together (flips and turns rotate the wind vector)")
+        return value
+
+    @field_validator("path", "tracks")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"'{value}' does not exist; create it with `dte data generate "
+                             f"climate-cyclone --out DIR` or give the right path")
+        return value
+
+    @model_validator(mode="after")
+    def _tracks_for_real_fields(self) -> DataConfig:
+        path = self.path
+        if path is not None and path.is_file() and self.tracks is None:
+            raise ValueError(f"data.path '{path}' is a fields file, so the cyclone tracks must "
+                             f"be given too: --set data.tracks=IBTrACS.csv (or .nc)")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return parse_region(self.region)
 
 
 class ModelConfig(StrictModel):
-    """The VGG-like localisation network."""
+    """The VGG-like localisation network (about 3.7M parameters by default)."""
 
-    base_filters: int = Field(32, ge=1)
-    """Filters of the first convolution block; doubled at each block."""
-    blocks: int = Field(3, ge=1, le=5)
-    """Convolution blocks."""
+    filters: list[int] = [32, 64, 128]
+    """Filters of each convolution block (each block ends with 2x2 max pooling)."""
+    convs_per_block: int = Field(2, ge=1, le=4)
+    """3x3 convolutions per block."""
+    dense: list[int] = [1024, 128]
+    """Widths of the fully connected layers before the outputs."""
+    dropout: float = Field(0.0, ge=0, lt=1)
+    """Dropout before each fully connected layer."""
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, value: list[int]) -> list[int]:
+        if not 1 <= len(value) <= 5 or any(f < 1 for f in value):
+            raise ValueError("give 1 to 5 positive filter counts, e.g. 32,64,128")
+        return value
+
+
+class LossConfig(StrictModel):
+    """How presence and position errors are weighed."""
+
+    centre_weight: float = Field(20.0, ge=0)
+    """Weight of the centre error (squared, in patch widths) against the presence loss."""
 
 
 class OptimConfig(StrictModel):
@@ -37,6 +226,21 @@ class OptimConfig(StrictModel):
 
     lr: float = Field(1e-3, gt=0)
     """Learning rate of Adam."""
+    weight_decay: float = Field(0.0, ge=0)
+    """Decoupled weight decay (AdamW) when positive."""
+
+
+class EvalConfig(StrictModel):
+    """`dte evaluate` and `dte predict`."""
+
+    threshold: float = Field(0.5, gt=0, lt=1)
+    """Presence probability above which a patch holds a cyclone."""
+    hit_cells: float = Field(2.0, gt=0)
+    """A located centre within this many grid cells of the truth is a hit."""
+    max_patches: int = Field(4000, ge=1)
+    """Held-out patches evaluated at most."""
+    maps: int = Field(4, ge=0)
+    """Held-out time steps drawn as maps of true vs predicted centres."""
 
 
 class CycloneConfig(StrictModel):
@@ -46,9 +250,14 @@ class CycloneConfig(StrictModel):
     """Data generation and loading."""
     model: ModelConfig = ModelConfig()
     """Network architecture."""
+    loss: LossConfig = LossConfig()
+    """Loss weights."""
     optim: OptimConfig = OptimConfig()
     """Optimization."""
-    train: TrainConfig = TrainConfig(epochs=2, batch_size=32)
+    train: TrainConfig = TrainConfig(epochs=4, batch_size=32,
+                                     checkpoint=CheckpointConfig(best_monitor="val/loss"))
     """Generic training loop."""
     tracking: TrackingConfig = TrackingConfig()
     """Experiment tracking."""
+    eval: EvalConfig = EvalConfig()
+    """Evaluation and prediction."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dte_core.science import Science
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
 
 class ClimateCyclone(Science):
     """Locate tropical-cyclone centres in patches of gridded atmospheric fields."""
@@ -23,3 +23,33 @@ class ClimateCyclone(Science):
         from dte_climate_cyclone.config import CycloneConfig
 
         return CycloneConfig
+
+    def generate(self, config: Any, out: Path) -> dict[str, Any]:
+        """Synthetic fields (zarr v3 or netCDF), IBTrACS tracks and statistics."""
+        from dte_climate_cyclone.generate import generate
+
+        return generate(config, out)
+
+    def prepare(self, config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
+        """Real fields (CMIP6/ERA5 netCDF or zarr) and IBTrACS tracks as a native dataset."""
+        from dte_climate_cyclone.prepare import prepare
+
+        return prepare(config, sources, out)
+
+    def task(self, config: Any) -> Any:
+        from dte_climate_cyclone.task import CycloneTask
+
+        return CycloneTask(config)
+
+    def evaluate(self, config: Any, models: dict[str, Any], out: Path) -> dict[str, float]:
+        from dte_climate_cyclone.validation import evaluate
+
+        return evaluate(config, models, out)
+
+    def predict(self, config: Any, models: dict[str, Any], output: Path,
+                inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
+        """Detected centres in every time step of `inputs` (a dataset folder, zarr store or
+        netCDF file; default: the held-out part of the run's data), as CSV."""
+        from dte_climate_cyclone.predict import predict
+
+        return predict(config, models, output, inputs, options or {})

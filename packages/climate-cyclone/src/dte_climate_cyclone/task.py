@@ -1,0 +1,65 @@
+"""The Keras task of climate-cyclone: network, Adam, patch sources, loss."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dte_core.keras.task import KerasTask, Source
+
+from dte_climate_cyclone import model
+from dte_climate_cyclone.data import CycloneData, say
+
+
+class CycloneTask(KerasTask):
+    """Locate cyclone centres in patches: presence and (row, column)."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._data: CycloneData | None = None
+
+    @property
+    def data(self) -> CycloneData:
+        if self._data is None:
+            self._data = CycloneData.open(self.config)
+        return self._data
+
+    def prepare(self) -> None:
+        summary = self.data.summary()
+        say(f"{summary['times']} time steps on a {summary['grid'][0]} x {summary['grid'][1]} "
+            f"grid, {summary['centres']} cyclone centres; patches: train {summary['train']}, "
+            f"validation {summary['val']} (held out from {summary['held_out_from']})")
+
+    def configure_models(self) -> dict[str, Any]:
+        """The network; without opened data (loading a checkpoint) the normalisation weights
+        are placeholders that the checkpoint's weights replace."""
+        import numpy as np
+
+        cfg = self.config
+        channels = len(cfg.data.variables)
+        mean, std = (self._data.normalisation() if self._data is not None else
+                     (np.zeros(channels, np.float32), np.ones(channels, np.float32)))
+        return {"net": model.build(cfg.model, cfg.data.patch_size, channels, mean, std)}
+
+    def configure_optimizers(self, models: Mapping[str, Any]) -> dict[str, Any]:
+        from dte_core.keras.runtime import keras
+
+        optim = self.config.optim
+        if optim.weight_decay:
+            return {"adam": keras().optimizers.AdamW(optim.lr, weight_decay=optim.weight_decay)}
+        return {"adam": keras().optimizers.Adam(optim.lr)}
+
+    def train_source(self) -> Source:
+        return self.data.source("train", augment=True)
+
+    def val_source(self) -> Source | None:
+        return self.data.source("val") if len(self.data.val) else None
+
+    def compute_loss(self, batch, training: bool):
+        x, y = batch
+        out = self.models["net"](x, training=training)
+        cfg = self.config
+        return model.loss_and_metrics(y, out, cfg.data.patch_size, cfg.loss.centre_weight)
+
+    def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
+        return model.summary_of(dict(means))
