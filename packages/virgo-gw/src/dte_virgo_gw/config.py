@@ -143,8 +143,11 @@ class ModelConfig(StrictModel):
     """Channels of the first level; doubled at each level down."""
     depth: int = Field(4, ge=1, le=6)
     """Down-sampling levels (map sides must be divisible by 2**depth)."""
+    norm: Literal["batch", "group", "none"] = "batch"
+    """Normalisation after each convolution (batch statistics keep each sample's loudness,
+    which the regression needs; group normalises it away per sample)."""
     norm_groups: int = Field(8, ge=1)
-    """Groups of the GroupNorm layers (fewer if a level has fewer channels)."""
+    """Groups of GroupNorm layers (fewer if a level has fewer channels)."""
 
 
 class OptimConfig(StrictModel):

@@ -6,14 +6,24 @@ import torch
 from torch import nn
 
 
-def block(c_in: int, c_out: int, groups: int) -> nn.Sequential:
-    """Two 3x3 convolutions, each with GroupNorm and SiLU."""
-    g = max(1, min(groups, c_out))
-    while c_out % g:
-        g -= 1
+def norm_layer(kind: str, channels: int, groups: int) -> nn.Module:
+    """BatchNorm (statistics over the batch: a sample's loudness survives), GroupNorm
+    (per sample: loudness is normalised away) or nothing."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        g = max(1, min(groups, channels))
+        while channels % g:
+            g -= 1
+        return nn.GroupNorm(g, channels)
+    return nn.Identity()
+
+
+def block(c_in: int, c_out: int, groups: int, norm: str = "batch") -> nn.Sequential:
+    """Two 3x3 convolutions, each with a normalisation and SiLU."""
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1), nn.GroupNorm(g, c_out), nn.SiLU(),
-        nn.Conv2d(c_out, c_out, 3, padding=1), nn.GroupNorm(g, c_out), nn.SiLU())
+        nn.Conv2d(c_in, c_out, 3, padding=1), norm_layer(norm, c_out, groups), nn.SiLU(),
+        nn.Conv2d(c_out, c_out, 3, padding=1), norm_layer(norm, c_out, groups), nn.SiLU())
 
 
 class Denoiser(nn.Module):
@@ -29,21 +39,27 @@ class Denoiser(nn.Module):
     """
 
     def __init__(self, in_channels: int, base: int = 16, depth: int = 4, groups: int = 8,
-                 skips: bool = True) -> None:
+                 skips: bool = True, norm: str = "batch") -> None:
         super().__init__()
         widths = [base * 2 ** i for i in range(depth + 1)]
         self.skips = skips
-        self.inc = block(in_channels, widths[0], groups)
-        self.down = nn.ModuleList(block(widths[i], widths[i + 1], groups) for i in range(depth))
+        self.inc = block(in_channels + 1, widths[0], groups, norm)
+        self.down = nn.ModuleList(block(widths[i], widths[i + 1], groups, norm)
+                                  for i in range(depth))
         self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
                                 for i in reversed(range(depth)))
         factor = 2 if skips else 1
-        self.dec = nn.ModuleList(block(factor * widths[i], widths[i], groups)
+        self.dec = nn.ModuleList(block(factor * widths[i], widths[i], groups, norm)
                                  for i in reversed(range(depth)))
         self.out = nn.Conv2d(widths[0], 1, 1)
 
     def forward(self, aux: torch.Tensor) -> torch.Tensor:
-        x = self.inc(compress(aux))
+        b, _, n_f, n_t = aux.shape
+        # Couplings depend on frequency (each path is a band-pass): a row-coordinate channel
+        # lets the convolutions, which are translation-invariant, learn a gain per frequency.
+        rows = torch.linspace(-1, 1, n_f, device=aux.device, dtype=aux.dtype)
+        x = self.inc(torch.cat([compress(aux), rows.view(1, 1, n_f, 1).expand(b, 1, n_f, n_t)],
+                               1))
         kept = [x]
         for down in self.down:
             x = down(nn.functional.max_pool2d(x, 2))
@@ -70,7 +86,7 @@ def build(config) -> Denoiser:
     """The network described by `config.model` for `config.data.aux_channels` inputs."""
     m = config.model
     return Denoiser(config.data.aux_channels, m.base_channels, m.depth, m.norm_groups,
-                    skips=m.kind == "unet")
+                    skips=m.kind == "unet", norm=m.norm)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -5,7 +5,7 @@
   `<detector>:GWOSC-STRAIN` (for example `H1:GWOSC-STRAIN`).
 - gwpy HDF5 (`TimeSeries.write(..., format='hdf5')`): one dataset per channel with `x0` and
   `dx` attributes (gwpy's own test strain files are written this way).
-- GWF frames: through gwpy and lalframe (shipped with lalsuite).
+- GWF frames: through lalframe (shipped with lalsuite), in a child process.
 
 Every reader returns `Piece`s (one channel's contiguous samples) and knows which channels the
 file has, so that an unknown name is answered with the list of names in the file.
@@ -58,18 +58,61 @@ def channels_in(file: Path) -> list[str]:
     """The channel names a file offers."""
     _check_not_empty(file)
     if file.suffix.lower() in GWF_SUFFIXES:
-        _require_lalframe()
-        from gwpy.io.gwf import get_channel_names
-
-        try:
-            return list(get_channel_names(str(file)))
-        except Exception as exc:  # lalframe raises plain RuntimeErrors on bad frames
-            raise ConfigError(f"The GWF file {file} cannot be read ({exc}): it is truncated, "
-                              f"corrupt or not a frame file. Copy or download it again.") from None
+        return _gwf(file, [])[1]
     from dte_virgo_gw.data import open_h5
 
     with open_h5(file, "input") as f:
         return list(_hdf5_channels(f))
+
+
+#: reads a frame file in a child process (see `_gwf`): lists its channels (table of contents)
+#: and saves the wanted ones to an .npz
+GWF_READER = """
+import json, sys
+import numpy as np
+import lalframe
+from lalframe import frread
+path, out, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
+frame_file = lalframe.FrameUFrFileOpen(path, "r")  # kept alive while the TOC is used
+toc = lalframe.FrameUFrTOCRead(frame_file)
+names = []
+for kind in ("Adc", "Proc", "Sim"):
+    count = getattr(lalframe, "FrameUFrTOCQuery" + kind + "N")(toc)
+    names += [getattr(lalframe, "FrameUFrTOCQuery" + kind + "Name")(toc, i) for i in range(count)]
+arrays, meta = {}, {}
+for i, name in enumerate(n for n in wanted if n in names):
+    ts = frread.read_timeseries(path, name)
+    arrays["c%d" % i] = np.asarray(ts.data.data, dtype=np.float64)
+    meta["c%d" % i] = [name, float(ts.epoch), 1.0 / ts.deltaT]
+np.savez(out, **arrays)
+print(json.dumps({"channels": names, "meta": meta}))
+"""
+
+
+def _gwf(file: Path, wanted: list[str]) -> tuple[list[Piece], list[str]]:
+    """Channels and wanted series of a frame file, read by lalframe in a child process: the
+    frame library can crash the process (SIGSEGV) on a damaged file instead of raising."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    _require_lalframe()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "series.npz"
+        child = subprocess.run([sys.executable, "-c", GWF_READER, str(file), str(out),
+                                *wanted], capture_output=True, text=True, timeout=600)
+        if child.returncode != 0:
+            last = (child.stderr.strip().splitlines() or [""])[-1]
+            why = (f"the frame library crashed, exit code {child.returncode}"
+                   if child.returncode < 0 or not last else last)
+            raise ConfigError(f"The GWF file {file} cannot be read ({why}): it is truncated, "
+                              f"corrupt or not a frame file. Copy or download it again.")
+        report = json.loads(child.stdout.strip().splitlines()[-1])
+        with np.load(out) as arrays:
+            pieces = [Piece(name, t0, rate, arrays[key], file)
+                      for key, (name, t0, rate) in report["meta"].items()]
+    return pieces, list(report["channels"])
 
 
 def _hdf5_channels(f) -> dict[str, str]:
@@ -95,29 +138,17 @@ def _hdf5_channels(f) -> dict[str, str]:
 
 def read(file: Path, wanted: set[str]) -> tuple[list[Piece], list[str]]:
     """The pieces of the `wanted` channels that `file` has, and every channel it has."""
-    available = channels_in(file)
+    _check_not_empty(file)
+    if file.suffix.lower() in GWF_SUFFIXES:
+        pieces, available = _gwf(file, sorted(wanted))
+    else:
+        available = channels_in(file)
+        pieces = _read_hdf5(file, [c for c in available if c in wanted])
     if not available:
         raise ConfigError(f"The input file {file} contains no channels (no strain/Strain "
                           f"dataset and no 1-D series with sample-rate attributes): it is "
                           f"empty or not strain data.")
-    names = [c for c in available if c in wanted]
-    if not names:
-        return [], available
-    if file.suffix.lower() in GWF_SUFFIXES:
-        return _read_gwf(file, names), available
-    return _read_hdf5(file, names), available
-
-
-def _read_gwf(file: Path, names: list[str]) -> list[Piece]:
-    from gwpy.timeseries import TimeSeriesDict
-
-    try:
-        series = TimeSeriesDict.read(str(file), names, format="gwf")
-    except Exception as exc:
-        raise ConfigError(f"The GWF file {file} cannot be read ({exc}). Copy or download it "
-                          f"again.") from None
-    return [Piece(name, float(ts.t0.value), float(ts.sample_rate.value),
-                  np.asarray(ts.value, np.float64), file) for name, ts in series.items()]
+    return pieces, available
 
 
 def _read_hdf5(file: Path, names: list[str]) -> list[Piece]:
