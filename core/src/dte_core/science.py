@@ -49,6 +49,11 @@ class Science(ABC):
         """The configuration model (DESIGN.md §2 calls it `Config`)."""
         return self.config_class()
 
+    def input_example(self, config: BaseModel) -> dict[str, tuple[Any, ...]] | None:
+        """Example inputs per model name (numpy arrays, positional), for the registry's
+        signature and for `dte export`; None if the science gives none."""
+        return None
+
     def search_space(self) -> dict[str, Any] | None:
         """The default `dte tune` search space (same mapping as a --space YAML), or None."""
         return None

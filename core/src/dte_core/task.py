@@ -74,5 +74,6 @@ class Task(ABC):
 
         For statistics that are not means themselves: validation_step returns per-batch means
         of the parts (e.g. each layer's mean deposit, real and generated) and this combines
-        them (e.g. the largest relative difference of the profiles). Returned keys are added."""
+        them (e.g. the largest relative difference of the profiles). Returned keys are added;
+        keys starting with "_" (the parts) are not logged."""
         return {}

@@ -15,14 +15,14 @@ def load(run_path: Path, which: str | None = None, device: str = "cpu"
          ) -> tuple[Science, Any, dict[str, Any]]:
     """(science, config, models in eval mode) of a run's checkpoint: `last` (default), `best`
     (by train.checkpoint.best_monitor) or a checkpoint folder."""
-    import torch
-
     run = rundir.RunDir(run_path)
     science = sciences.load(run.info().get("science", ""))
     if science.framework == "tensorflow":
         from dte_core.optional import require
 
         return require("dte_core.keras.trained", extra="tensorflow").load(run_path, which)
+    import torch
+
     config = config_layer.resolve(science.Config, run.config_path)
     ckpt = checkpoint.select(run.checkpoints, which)
     if ckpt is None:

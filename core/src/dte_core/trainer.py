@@ -379,7 +379,8 @@ class Trainer:
         values = (packed[:-1] / packed[-1].clamp(min=1)).tolist()
         means = dict(zip(keys, values, strict=True))
         means.update(self.task.validation_summary(means))
-        return {f"val/{k}": v for k, v in means.items()}
+        # keys starting with "_" are parts for validation_summary, not metrics to log
+        return {f"val/{k}": v for k, v in means.items() if not k.startswith("_")}
 
     def _set_mode(self, train: bool) -> None:
         """Train mode with wrapped models, or eval mode with the plain ones."""

@@ -1,4 +1,4 @@
-"""`dte evaluate SCIENCE --run RUN`: the science's own validation of a trained model."""
+"""`dte evaluate SCIENCE --run RUN | --model URI`: the science's own validation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dte_cli.lazy import new_app
+from dte_cli.model_source import CheckpointOpt, ModelOpt, RunOpt, RunsDirOpt
 from dte_cli.options import ScienceArg
 
 app = new_app()
@@ -17,23 +18,24 @@ app = new_app()
 @app.command()
 def evaluate(
     science: ScienceArg,
-    run: Annotated[str, typer.Option("--run", help="Run id, directory or `latest`.",
-                                     show_default=False)],
-    checkpoint: Annotated[str | None, typer.Option(
-        "--checkpoint", help="last (default), best, or a checkpoint folder.",
-        show_default=False)] = None,
+    run: RunOpt = None,
+    model: ModelOpt = None,
+    checkpoint: CheckpointOpt = None,
     out: Annotated[Path | None, typer.Option(
-        "--out", help="Folder for metrics and figures (default: RUN/evaluation).",
-        show_default=False)] = None,
-    runs_dir: Annotated[Path | None, typer.Option("--runs-dir", show_default=False,
-                                                  help="Where run directories are.")] = None,
+        "--out", help="Folder for metrics and figures (default: RUN/evaluation, or "
+        ".dte/evaluations/NAME-VERSION for a registered model).", show_default=False)] = None,
+    runs_dir: RunsDirOpt = None,
 ) -> None:
-    """Compute the science's validation metrics and figures for a trained run."""
-    from dte_core import paths, rundir, trained
+    """Compute the science's validation metrics and figures for a trained model."""
+    from dte_core import paths
 
-    found = rundir.find((runs_dir or paths.runs_root()).resolve(), run, science)
-    sci, cfg, models = trained.load(found.path, checkpoint)
-    target = (out or found.path / "evaluation").resolve()
+    from dte_cli.model_source import load
+
+    sci, cfg, models, run_path = load(science, run, model, checkpoint, runs_dir)
+    if out is None:
+        out = run_path / "evaluation" if run_path else paths.state_dir() / "evaluations" / \
+            model.removeprefix("models:/").replace("/", "-").replace("@", "-")
+    target = out.resolve()
     target.mkdir(parents=True, exist_ok=True)
     metrics = sci.evaluate(cfg, models, target)
     (target / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -1,4 +1,4 @@
-"""`dte predict SCIENCE --run RUN [--input F] --output F [--name value]...`: inference."""
+"""`dte predict SCIENCE --run RUN | --model URI [--input F] --output F [--name value]...`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dte_cli.lazy import new_app
+from dte_cli.model_source import CheckpointOpt, ModelOpt, RunOpt, RunsDirOpt
 from dte_cli.options import ScienceArg
 
 app = new_app()
@@ -17,30 +18,26 @@ app = new_app()
 def predict(
     ctx: typer.Context,
     science: ScienceArg,
-    run: Annotated[str, typer.Option("--run", help="Run id, directory or `latest`.",
-                                     show_default=False)],
     output: Annotated[Path, typer.Option("--output", "--out", help="File to write.",
                                          show_default=False)],
+    run: RunOpt = None,
+    model: ModelOpt = None,
     input_: Annotated[Path | None, typer.Option(
         "--input", help="Input file in the science's native format (if it takes one).",
         show_default=False)] = None,
-    checkpoint: Annotated[str | None, typer.Option(
-        "--checkpoint", help="last (default), best, or a checkpoint folder.",
-        show_default=False)] = None,
-    runs_dir: Annotated[Path | None, typer.Option("--runs-dir", show_default=False,
-                                                  help="Where run directories are.")] = None,
+    checkpoint: CheckpointOpt = None,
+    runs_dir: RunsDirOpt = None,
 ) -> None:
-    """Run a trained model and write its predictions; other --name value flags go to the
-    science (for example the conditions of a generative model)."""
-    from dte_core import paths, rundir, trained
+    """Run a trained model (--run or --model) and write its predictions; other --name value
+    flags go to the science (for example the conditions of a generative model)."""
     from dte_core.errors import ConfigError
 
     from dte_cli.extra_options import as_overrides
+    from dte_cli.model_source import load
 
     if input_ is not None and not input_.exists():
         raise ConfigError(f"--input {input_} does not exist.")
     options = dict(item.split("=", 1) for item in as_overrides(ctx.args, "predict"))
     options = {key.removeprefix("predict."): value for key, value in options.items()}
-    found = rundir.find((runs_dir or paths.runs_root()).resolve(), run, science)
-    sci, cfg, models = trained.load(found.path, checkpoint)
+    sci, cfg, models, _ = load(science, run, model, checkpoint, runs_dir)
     print(sci.predict(cfg, models, output, input_, options))

@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 MODULES: dict[str, str] = {
     "single": "dte_core.strategies.single",
     "ddp": "dte_core.strategies.ddp",
+    # TensorFlow strategies: only the Keras worker (dte_core.keras) creates them
+    "tf-single": "dte_core.keras.strategies",
+    "mirrored": "dte_core.keras.strategies",
+    "multiworker": "dte_core.keras.strategies",
 }
+TENSORFLOW = ("tf-single", "mirrored", "multiworker")
 STRATEGIES: dict[str, type[Strategy]] = {}
 
 
@@ -47,6 +52,10 @@ def check_name(name: str) -> None:
 def resolve_name(name: str, env: ClusterEnv) -> str:
     """The concrete strategy for `name` in this environment (`auto` -> single or ddp)."""
     check_name(name)
+    if name in TENSORFLOW:
+        torch_names = ", ".join(n for n in MODULES if n not in TENSORFLOW)
+        raise ConfigError(f"The strategy '{name}' is for TensorFlow sciences; this science uses "
+                          f"PyTorch: use one of auto, {torch_names}.")
     if name == "auto":
         return "ddp" if env.distributed else "single"
     return name

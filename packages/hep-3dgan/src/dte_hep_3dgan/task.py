@@ -179,15 +179,15 @@ class ShowerGAN(Task):
         for name, showers in (("real", real), ("fake", fake)):
             profile = layer_profile(showers).mean(0)
             for layer in range(LAYERS):
-                out[f"profile/{name}_{layer:02d}"] = profile[layer]
+                out[f"_profile/{name}_{layer:02d}"] = profile[layer]
             out[f"deposit_ratio_{name}"] = (showers.sum(dim=(1, 2, 3, 4)) / energy).mean()
         return out
 
     def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
         """The largest relative difference of the mean longitudinal profile over layers with
         at least evaluate.min_layer_fraction of the energy, and the deposit/Ep difference."""
-        real = [means[f"profile/real_{i:02d}"] for i in range(LAYERS)]
-        fake = [means[f"profile/fake_{i:02d}"] for i in range(LAYERS)]
+        real = [means[f"_profile/real_{i:02d}"] for i in range(LAYERS)]
+        fake = [means[f"_profile/fake_{i:02d}"] for i in range(LAYERS)]
         total = sum(real) or 1.0
         cut = self.config.evaluate.min_layer_fraction
         diffs = [abs(f - r) / r for r, f in zip(real, fake, strict=True) if r / total >= cut]

@@ -1,0 +1,58 @@
+"""`dte register RUN --name NAME`: a run's model as a new version in the model registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dte_cli.lazy import new_app
+
+app = new_app()
+
+
+@app.command()
+def register(
+    run: Annotated[str, typer.Argument(help="Run id, directory or `latest`.",
+                                       show_default=False)],
+    name: Annotated[str, typer.Option("--name", help="Registered model name.",
+                                      show_default=False)],
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", help="Alias to point at the new version (repeatable).",
+        show_default=False)] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="key=value tag of the version (repeatable).", show_default=False)] = None,
+    description: Annotated[str | None, typer.Option("--description", show_default=False,
+                                                    help="Description of the version.")] = None,
+    checkpoint: Annotated[str | None, typer.Option(
+        "--checkpoint", help="last (default), best, or a checkpoint folder.",
+        show_default=False)] = None,
+    tracking_uri: Annotated[str | None, typer.Option(
+        "--tracking-uri", help="MLflow server (default: $DTE_TRACKING_URI or the embedded "
+        "store).", show_default=False)] = None,
+    runs_dir: Annotated[Path | None, typer.Option("--runs-dir", show_default=False,
+                                                  help="Where run directories are.")] = None,
+) -> None:
+    """Register the model of a run (weights, config, manifest, metrics, science version)."""
+    from dte_core import paths, rundir
+    from dte_core.errors import ConfigError
+    from dte_core.registry import store, uri
+
+    from dte_cli.console import err
+
+    uri.parse(f"models:/{name}/1")  # the name must be usable in a URI
+    tags = {}
+    for item in tag or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--tag {item!r} must be key=value.")
+        tags[key] = value
+    root = (runs_dir or paths.runs_root()).resolve()
+    found = rundir.find(root, run)
+    result = store.register(found, name, list(alias or []), tags, description, checkpoint,
+                            tracking_uri)
+    err().print(f"registered {found.run_id} ({result['checkpoint']}) as models:/{name}/"
+                f"{result['version']}" + "".join(f", models:/{name}@{a}" for a in
+                                                  result["aliases"]))
+    print(store.dumps(result))

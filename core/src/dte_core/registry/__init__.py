@@ -1,0 +1,1 @@
+"""The model registry (MLflow Model Registry): model packages, URIs, register, resolve."""
