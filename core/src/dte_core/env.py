@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Launcher = Literal["torchrun", "slurm", "mpi", "none"]
+Launcher = Literal["torchrun", "horovod", "slurm", "mpi", "none"]
 
 # Variables recorded in every run's manifest, so a run can be traced back to its launch.
-RECORDED_PREFIXES = ("SLURM_", "TORCHELASTIC_", "OMPI_COMM_WORLD_", "PMI_", "PMIX_")
+RECORDED_PREFIXES = ("SLURM_", "TORCHELASTIC_", "OMPI_COMM_WORLD_", "PMI_", "PMIX_",
+                     "HOROVOD_")
 RECORDED_NAMES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
                   "MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES")
 
@@ -64,6 +65,17 @@ def detect(environ: Mapping[str, str] | None = None) -> ClusterEnv:
             node_rank=_int(env, "GROUP_RANK", "SLURM_NODEID", default=0),
             master_addr=env.get("MASTER_ADDR", "127.0.0.1"),
             master_port=_int(env, "MASTER_PORT", default=29500),
+        )
+    if "HOROVOD_RANK" in env and "HOROVOD_SIZE" in env:  # horovodrun (gloo controller)
+        return ClusterEnv(
+            launcher="horovod",
+            rank=_int(env, "HOROVOD_RANK", default=0),
+            local_rank=_int(env, "HOROVOD_LOCAL_RANK", default=0),
+            world_size=_int(env, "HOROVOD_SIZE", default=1),
+            local_world_size=_int(env, "HOROVOD_LOCAL_SIZE", default=1),
+            node_rank=_int(env, "HOROVOD_CROSS_RANK", default=0),
+            master_addr=env.get("HOROVOD_GLOO_RENDEZVOUS_ADDR", "127.0.0.1"),
+            master_port=_int(env, "HOROVOD_GLOO_RENDEZVOUS_PORT", default=29500),
         )
     if "SLURM_PROCID" in env and _int(env, "SLURM_NTASKS", default=1) > 1:
         return ClusterEnv(

@@ -28,6 +28,7 @@ class LocalLaunch:
     run_dir: Path
     procs: int
     checkpoint: Path | None = None
+    launcher: str = "torchrun"
 
     def worker_args(self) -> list[str]:
         args = ["-m", "dte_core.worker", str(self.run_dir)]
@@ -45,6 +46,9 @@ class LocalLaunch:
         """The exact command this launch runs (in-process for one worker)."""
         if self.procs == 1:
             return [sys.executable, *self.worker_args()]
+        if self.launcher == "horovodrun":
+            return ["horovodrun", "--gloo", "-np", str(self.procs), "-H",
+                    f"localhost:{self.procs}", sys.executable, *self.worker_args()]
         return [sys.executable, "-m", "torch.distributed.run", *self.torchrun_args()]
 
     def describe(self) -> str:
@@ -56,7 +60,29 @@ class LocalLaunch:
             from dte_core.worker import run
 
             return run(self.run_dir, self.checkpoint)
+        if self.launcher == "horovodrun":
+            return self._horovodrun()
         return self._torchrun()
+
+    def _horovodrun(self) -> int:
+        import shutil
+        import subprocess
+
+        if shutil.which("horovodrun") is None:
+            raise DteError(
+                "The horovod strategy starts its workers with horovodrun, which is not on PATH. "
+                "Horovod 0.28.1 must be built against this torch: run `bash "
+                "scripts/build-horovod.sh` (fetches the sdist from PyPI, patches it for C++17 "
+                "and installs it into this environment), or use --strategy ddp."
+            )
+        done = subprocess.run(self.command())
+        if done.returncode in (0, *STOP_CODES):
+            return done.returncode
+        error = WorkerFailed(f"horovodrun with {self.procs} workers failed (exit "
+                             f"{done.returncode}); the workers' output is above.")
+        if done.returncode == 2:
+            error.exit_code = 2
+        raise error
 
     def _torchrun(self) -> int:
         from torch.distributed.elastic.multiprocessing.api import SignalException

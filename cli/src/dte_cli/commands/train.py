@@ -155,7 +155,7 @@ def train(
 
     if dry_run:
         target = run.path if run else root / sci.name / "<new-run-id>"
-        launch = LocalLaunch(target, nprocs, ckpt)
+        launch = LocalLaunch(target, nprocs, ckpt, _launcher(cfg.train.strategy))
         print(f"# command ({nprocs} worker{'s' if nprocs > 1 else ''}"
               f"{', in-process' if nprocs == 1 else ''}):\n{launch.describe()}\n"
               f"# tracking: {uri if cfg.tracking.mlflow else 'JSONL only'}\n"
@@ -176,11 +176,26 @@ def train(
     from dte_cli.console import err
 
     err().print(f"run {run.run_id} -> {run.path}")
-    code = LocalLaunch(run.path, nprocs, ckpt).run()
+    code = LocalLaunch(run.path, nprocs, ckpt, _launcher(cfg.train.strategy)).run()
     if code:
         err().print(f"run {run.run_id} stopped after a checkpoint (exit {code}); continue it "
                     f"with: dte train {sci.name} --resume {run.run_id}")
         raise typer.Exit(code)
+
+
+def _launcher(strategy: str) -> str:
+    """What starts several local workers for `strategy` (torchrun, or the engine's own)."""
+    import importlib
+
+    from dte_core.strategies import MODULES, STRATEGIES
+
+    if strategy == "auto" or strategy not in MODULES:
+        return "torchrun"
+    try:
+        importlib.import_module(MODULES[strategy])
+    except ImportError:  # the engine is missing: the worker names the install command
+        return "torchrun"
+    return STRATEGIES[strategy].launcher
 
 
 def _worker_count(procs: int | None, gpus: int | None) -> int:

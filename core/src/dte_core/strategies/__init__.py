@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 MODULES: dict[str, str] = {
     "single": "dte_core.strategies.single",
     "ddp": "dte_core.strategies.ddp",
+    "deepspeed": "dte_core.strategies.deepspeed",
+    "horovod": "dte_core.strategies.horovod",
     # TensorFlow strategies: only the Keras worker (dte_core.keras) creates them
     "tf-single": "dte_core.keras.strategies",
     "mirrored": "dte_core.keras.strategies",

@@ -23,6 +23,8 @@ class Strategy(ABC):
     #: scheduler task per worker (`per-task`: Horovod, native DeepSpeed); the first is default
     task_layout: ClassVar[str] = "torchrun"
     task_layouts: ClassVar[tuple[str, ...]] = ("torchrun",)
+    #: what starts several local workers: `torchrun`, or the engine's own (`horovodrun`)
+    launcher: ClassVar[str] = "torchrun"
 
     def __init__(self, env: ClusterEnv) -> None:
         self.env = env
