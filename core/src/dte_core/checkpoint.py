@@ -116,7 +116,7 @@ def save(root: Path, strategy: Strategy, position: Position, states: dict[str, A
     strategy.save_states(tmp, states)
     strategy.barrier()
     if strategy.is_global_zero:
-        files = sorted(p.name for p in tmp.iterdir())
+        files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
         meta = {"format": FORMAT_VERSION, **asdict(position), "world_size": strategy.world_size,
                 "strategy": strategy.name, **info,
                 "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": sha256(tmp / f)}

@@ -50,14 +50,25 @@ class StepContext:
             raise DteError(f"ctx.optimize('{name}', ...) names no optimizer of this task; its "
                            f"optimizers are: {', '.join(optimizers)}.")
         optimizer = optimizers[name]
-        scaled = loss / self.accumulate if self.accumulate > 1 else loss
+        strategy = self.strategy
+        native = strategy.native_accumulation
+        scaled = loss / self.accumulate if self.accumulate > 1 and not native else loss
         if self.scaler is not None:
             scaled = self.scaler.scale(scaled)
-        self.strategy.backward(scaled)
+        strategy.backward(scaled, name)
         self.optimized.append(name)
-        if not self.syncing:
+        if native:  # the engine steps at its own accumulation boundary
+            strategy.step(name, optimizer)
+        elif not self.syncing:
             return
-        if self.grad_clip is not None:
+        else:
+            self._clip_and_step(name, optimizer)
+        if self.syncing and self.optimization.scheduler_interval == "step" and \
+                name in self.optimization.schedulers:
+            self.optimization.schedulers[name].step()
+
+    def _clip_and_step(self, name: str, optimizer: Any) -> None:
+        if self.grad_clip is not None and not self.strategy.clips_gradients:
             import torch
 
             if self.scaler is not None:
@@ -67,7 +78,5 @@ class StepContext:
         if self.scaler is not None:
             self.scaler.step(optimizer)
         else:
-            optimizer.step()
+            self.strategy.step(name, optimizer)
         optimizer.zero_grad(set_to_none=True)
-        if self.optimization.scheduler_interval == "step" and name in self.optimization.schedulers:
-            self.optimization.schedulers[name].step()

@@ -106,7 +106,8 @@ class Trainer:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
-        self.precision = Precision(cfg.precision, strategy.device)
+        self.precision = Precision("32" if strategy.owns_precision else cfg.precision,
+                                   strategy.device)
         seed_everything(derive(cfg.seed, "model"))  # identical initial weights on every rank
         plain = self.task.configure_models()
         if not plain:
@@ -116,10 +117,12 @@ class Trainer:
         if not self.optimization.optimizers:
             raise DteError("The task's configure_optimizers() returned no optimizer.")
         wrapped = {name: strategy.wrap(model) for name, model in plain.items()}
+        self.layout = BatchLayout(cfg.batch_size, strategy.world_size, cfg.accumulate)
+        wrapped = strategy.prepare(wrapped, self.optimization, cfg.accumulate,
+                                   self.layout.micro_batch)
         if cfg.compile:
             wrapped = {name: torch.compile(model) for name, model in wrapped.items()}
         self.plain, self.wrapped = plain, wrapped
-        self.layout = BatchLayout(cfg.batch_size, strategy.world_size, cfg.accumulate)
         self.train_data = self.task.train_dataset()
         self.val_data = self.task.val_dataset()
         self.steps_per_epoch = self.layout.steps_per_epoch(len(self.train_data))
@@ -159,10 +162,13 @@ class Trainer:
 
     def _load_states(self, states: dict[str, Any]) -> None:
         opt = self.optimization
-        for name, model in self.plain.items():
-            model.load_state_dict(states["models"][name])
-        for name, optimizer in opt.optimizers.items():
-            optimizer.load_state_dict(states["optimizers"][name])
+        handled = set(states.get("handled_by_strategy", ()))  # e.g. DeepSpeed's own shards
+        if "models" not in handled:
+            for name, model in self.plain.items():
+                model.load_state_dict(states["models"][name])
+        if "optimizers" not in handled:
+            for name, optimizer in opt.optimizers.items():
+                optimizer.load_state_dict(states["optimizers"][name])
         for name, scheduler in opt.schedulers.items():
             scheduler.load_state_dict(states["schedulers"][name])
         self.precision.load_state_dict(states.get("scaler", {}))

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from dte_core.task import Optimization
+
 
 class Strategy(ABC):
     """One engine of distribution; the Trainer talks only to this interface."""
@@ -25,6 +27,12 @@ class Strategy(ABC):
     task_layouts: ClassVar[tuple[str, ...]] = ("torchrun",)
     #: what starts several local workers: `torchrun`, or the engine's own (`horovodrun`)
     launcher: ClassVar[str] = "torchrun"
+    #: the engine accumulates gradients itself (step() every micro-batch, it knows boundaries)
+    native_accumulation: ClassVar[bool] = False
+    #: the engine clips gradients itself (from train.grad_clip)
+    clips_gradients: ClassVar[bool] = False
+    #: the engine runs mixed precision itself (no autocast, no grad scaler from the Trainer)
+    owns_precision: ClassVar[bool] = False
 
     def __init__(self, env: ClusterEnv) -> None:
         self.env = env
@@ -61,9 +69,19 @@ class Strategy(ABC):
         """Skip gradient synchronisation (accumulation micro-steps); a no-op by default."""
         return contextlib.nullcontext()
 
-    def backward(self, loss: torch.Tensor) -> None:
-        """Back-propagate `loss`."""
+    def prepare(self, models: dict[str, nn.Module], optimization: Optimization,
+                accumulate: int, micro_batch: int = 1) -> dict[str, nn.Module]:
+        """After models are wrapped and optimizers built: engines that own the optimizer
+        (DeepSpeed, Horovod) replace what they need; returns the models to train."""
+        return models
+
+    def backward(self, loss: torch.Tensor, name: str | None = None) -> None:
+        """Back-propagate `loss` (of the optimizer `name`)."""
         loss.backward()
+
+    def step(self, name: str, optimizer: torch.optim.Optimizer) -> None:
+        """Apply the optimizer `name`."""
+        optimizer.step()
 
     def all_reduce(self, tensor: torch.Tensor, op: str = "sum") -> torch.Tensor:
         """Reduce `tensor` over all processes in place (`sum` or `max`) and return it."""
