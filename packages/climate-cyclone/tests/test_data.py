@@ -107,6 +107,22 @@ def test_era5_names_levels_and_orders_map_onto_cmip6(small_dataset, tmp_path):
     np.testing.assert_allclose(block[..., 0], expected, rtol=1e-5)
 
 
+def test_prepare_turns_real_files_into_a_native_dataset(small_dataset, tmp_path, config_for):
+    from dte_climate_cyclone.prepare import prepare
+
+    _era5_like(small_dataset, tmp_path / "era5.nc")
+    out = tmp_path / "prepared"
+    out.mkdir()
+    summary = prepare(config_for(), [tmp_path / "era5.nc", small_dataset / "tracks.csv"], out)
+    assert summary["fields"]["psl"].startswith("msl") and summary["times"] == 124
+    assert json.loads((out / "fields.zarr" / "zarr.json").read_text())["zarr_format"] == 3
+    prepared = CycloneData.open(config_for(path=out))
+    original = CycloneData.open(config_for(path=small_dataset))
+    np.testing.assert_allclose(prepared.centres.row, original.centres.row, atol=1e-6)
+    assert prepared.stats["psl"]["mean"] == pytest.approx(original.stats["psl"]["mean"])
+    assert prepared.fields.chunk_time == 8
+
+
 def test_longitudes_0_360_and_tracks_in_180_give_the_same_labels(tmp_path, config_for):
     from dte_climate_cyclone.generate import generate
 

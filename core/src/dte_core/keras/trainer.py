@@ -111,7 +111,9 @@ class KerasTrainer:
         self._keys: list[str] = []
         self._tf = tf
         self._train_step = tf.function(self._replicated_step, jit_compile=cfg.compile or None)
-        self._val_step = tf.function(task.validation_step)
+        self.val_spec = signature(self.val_data, None) if self.val_data is not None else None
+        self._val_step = tf.function(task.validation_step, input_signature=[self.val_spec]) \
+            if self.val_spec is not None else None
 
     def _replicated_step(self, batch: Any, flag: Any) -> Any:
         tf = self._tf
@@ -277,13 +279,13 @@ class KerasTrainer:
         chunks = val_shard(len(data), strategy.worker_index, strategy.num_workers, batch)
         sums: dict[str, float] = {}
         total = 0
-        for arrays in pipeline(data, chunks, 0, signature(data, None)):
+        for arrays in pipeline(data, chunks, 0, self.val_spec):
             n = int(arrays[0].shape[0])
             for key, value in self._val_step(arrays).items():
                 sums[key] = sums.get(key, 0.0) + float(value) * n
             total += n
         if not sums:  # an empty shard still has to name the metrics for the collective sum
-            keys = sorted(self._val_step(pipeline(data, [np.arange(1)], 0, signature(data, None))
+            keys = sorted(self._val_step(pipeline(data, [np.arange(1)], 0, self.val_spec)
                                          .get_single_element()))
         else:
             keys = sorted(sums)

@@ -48,7 +48,12 @@ def run(run_path: Path, checkpoint: Path | None = None) -> int:
     if not isinstance(task, KerasTask):
         raise DteError(f"The science '{science.name}' is a TensorFlow science, but its task() "
                        f"gives a {type(task).__name__}, not a dte_core.keras.task.KerasTask.")
-    task.prepare()  # data problems surface here, before TensorFlow starts
+    try:
+        task.prepare()  # data problems surface here, before TensorFlow starts
+    except BaseException as exc:
+        if env.is_global_zero:
+            run.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
     with strategy.running():
         chief = strategy.is_chief
         if chief:

@@ -102,7 +102,7 @@ class DataConfig(StrictModel):
     """Patches are patch_size x patch_size grid cells."""
     min_wind_kt: float = Field(34.0, ge=0)
     """Track points at least this strong (WMO_WIND, knots) are cyclones to locate."""
-    cyclone_patches: int = Field(1, ge=0)
+    cyclone_patches: int = Field(2, ge=0)
     """Patches per cyclone and time step, each with the centre at a random place."""
     adjacent_patches: int = Field(2, ge=0)
     """Patches next to each cyclone patch (one patch width away), mostly without a centre."""
@@ -217,8 +217,9 @@ class ModelConfig(StrictModel):
 class LossConfig(StrictModel):
     """How presence and position errors are weighed."""
 
-    centre_weight: float = Field(20.0, ge=0)
-    """Weight of the centre error (squared, in patch widths) against the presence loss."""
+    centre_weight: float = Field(0.5, ge=0)
+    """Weight of the centre error (Huber loss of row and column in cells, 1-cell threshold)
+    against the presence cross-entropy."""
 
 
 class OptimConfig(StrictModel):
@@ -228,6 +229,8 @@ class OptimConfig(StrictModel):
     """Learning rate of Adam."""
     weight_decay: float = Field(0.0, ge=0)
     """Decoupled weight decay (AdamW) when positive."""
+    schedule: Literal["constant", "cosine"] = "cosine"
+    """Learning rate over the run: constant, or cosine decay to a tenth of `lr`."""
 
 
 class EvalConfig(StrictModel):
@@ -254,7 +257,7 @@ class CycloneConfig(StrictModel):
     """Loss weights."""
     optim: OptimConfig = OptimConfig()
     """Optimization."""
-    train: TrainConfig = TrainConfig(epochs=4, batch_size=32,
+    train: TrainConfig = TrainConfig(epochs=12, batch_size=32,
                                      checkpoint=CheckpointConfig(best_monitor="val/loss"))
     """Generic training loop."""
     tracking: TrackingConfig = TrackingConfig()

@@ -27,6 +27,8 @@ from dte_climate_cyclone import io, tracks
 from dte_climate_cyclone.patches import PatchIndex, PatchSource, sample
 from dte_climate_cyclone.tracks import Centres
 
+#: changes whenever the generator's physics change, so cached default datasets are rebuilt
+GENERATOR_VERSION = 2
 GENERATOR_KEYS = {"years", "months", "step_hours", "region", "resolution", "storms_per_month",
                   "lows_per_month", "format", "chunk_time", "seed"}
 
@@ -58,7 +60,8 @@ def default_dataset(config: Any) -> Path:
     """The generated dataset for data.path null: made on first use, reused afterwards."""
     from dte_climate_cyclone.generate import generate
 
-    settings = config.data.model_dump(mode="json", include=GENERATOR_KEYS)
+    settings = {**config.data.model_dump(mode="json", include=GENERATOR_KEYS),
+                "generator": GENERATOR_VERSION}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     target = cache_root() / f"generated-{key}"
     with locked(cache_root() / ".lock"):

@@ -5,7 +5,8 @@ time steps can be computed independently (dask writes them in parallel, chunk by
 
   psl      climatological zonal pressure belts (equatorial trough, subtropical high,
            subpolar low) + travelling planetary waves + mid-latitude lows with fronts + weak
-           tropical disturbances + Holland cyclones + noise                          [Pa]
+           tropical disturbances + Holland cyclones + mesoscale noise (convective systems,
+           ~150 km, 0.8 hPa) + white noise                                          [Pa]
   uas/vas  trade winds and westerlies + frictional geostrophic wind of the non-cyclone
            pressure + the cyclones' gradient wind (reduced to 10 m, 20 degree inflow,
            translation asymmetry) + noise                                          [m s-1]
@@ -104,14 +105,25 @@ class FieldModel:
         dlat, dlon = grid.resolution
         self.dy_m = dlat * 111_195.0
         self.dx_m = dlon * 111_195.0 * np.cos(np.radians(self.lat2))
+        # spectral filter of mesoscale noise: Gaussian correlation of ~150 km
+        ky = np.fft.fftfreq(grid.shape[0], d=dlat * 111.195)[:, None]
+        kx = np.fft.rfftfreq(grid.shape[1], d=dlon * 111.195)[None, :]
+        self.meso_filter = np.exp(-((kx ** 2 + ky ** 2) * (2 * np.pi * 150.0) ** 2) / 2)
+
+    def mesoscale(self, rng: np.random.Generator) -> np.ndarray:
+        """Unit-variance noise with a ~150 km correlation length."""
+        white = rng.standard_normal(self.grid.shape)
+        field = np.fft.irfft2(np.fft.rfft2(white) * self.meso_filter, s=self.grid.shape)
+        return field / max(float(field.std()), 1e-9)
 
     def at(self, hour: float, index: int) -> dict[str, np.ndarray]:
         """Every variable at `hour` (hours since the period's start); `index` seeds the noise."""
         rng = np.random.default_rng([self.seed, 23, index])
         waves = self.waves.at(self.lat2, self.lon2_cont, hour) * self.envelope
-        psl = self.psl_clim + waves                           # hPa, large scale
-        t500 = self.t500_clim + 0.45 * waves
-        t300 = self.t300_clim + 0.35 * waves
+        meso = self.mesoscale(rng)
+        psl = self.psl_clim + waves + 0.8 * meso              # hPa
+        t500 = self.t500_clim + 0.45 * waves + 0.4 * self.mesoscale(rng)
+        t300 = self.t300_clim + 0.35 * waves + 0.4 * self.mesoscale(rng)
         speed_add = np.zeros_like(psl)
         cyclones = []
         for track in self.systems:
@@ -142,15 +154,15 @@ class FieldModel:
         ug = -dpdy / (RHO_AIR * self.f_floor)
         vg = dpdx / (RHO_AIR * self.f_floor)
         turn = np.radians(20.0) * self.hemi  # surface wind turns toward low pressure
-        u = self.u_clim + 0.6 * (ug * np.cos(turn) - vg * np.sin(turn))
-        v = 0.6 * (ug * np.sin(turn) + vg * np.cos(turn))
+        u = self.u_clim + 0.5 * (ug * np.cos(turn) - vg * np.sin(turn))
+        v = 0.5 * (ug * np.sin(turn) + vg * np.cos(turn))
         for state in cyclones:
             self._add_cyclone(state, psl, u, v, t500, t300)
         speed = np.hypot(u, v)
         scale = np.where(speed > 0, (speed + speed_add) / np.maximum(speed, 1e-6), 1.0)
         u, v = u * scale, v * scale
-        u += rng.normal(0, 0.7, u.shape)
-        v += rng.normal(0, 0.7, v.shape)
+        u += rng.normal(0, 0.7, u.shape) + 1.5 * self.mesoscale(rng)
+        v += rng.normal(0, 0.7, v.shape) + 1.5 * self.mesoscale(rng)
         np.clip(u, -90, 90, out=u)
         np.clip(v, -90, 90, out=v)
         psl = psl * 100.0 + rng.normal(0, 40.0, psl.shape)

@@ -2,10 +2,14 @@
 
 Input: a (P, P, C) patch in physical units; a Standardize layer holds the dataset's mean and
 standard deviation per channel as weights, so a checkpoint carries its own normalisation.
-Blocks of 3x3 ReLU convolutions and 2x2 max pooling, then fully connected layers, then two
-heads: the presence logit and the centre (row, column) in cells, bounded to the patch by a
-sigmoid. With the defaults (filters 32-64-128, dense 1024-128, P=40, 4 channels): 3.70M
-parameters.
+Blocks of 3x3 ReLU convolutions and 2x2 max pooling (VGG), then two heads:
+  presence  flatten -> fully connected layers -> one logit;
+  centre    a 1x1 convolution of the last block's feature map (before its pooling: 10 x 10
+            for P=40 and 3 blocks) gives a score per map cell; the centre (row, column) in
+            patch cells is the softmax-weighted mean of the map cells' centres (soft-argmax,
+            "integral regression"). It localises to a fraction of a map cell and learns much
+            faster than regressing coordinates from the fully connected layers.
+With the defaults (filters 32-64-128, dense 1024-128, P=40, 4 channels): 3.70M parameters.
 """
 
 from __future__ import annotations
@@ -49,25 +53,54 @@ def standardize_layer():
     return Standardize
 
 
+def soft_argmax_layer():
+    keras = _keras()
+
+    class SoftArgmax2D(keras.layers.Layer):
+        """(batch, n, n, 1) scores -> (batch, 2) expected (row, col) in patch cells. The n map
+        positions are spread evenly from the patch's first cell edge to its last (-0.5 to
+        patch - 0.5), so a softmax that is never exactly one-hot still reaches the border."""
+
+        def __init__(self, patch: int, **kwargs):
+            super().__init__(**kwargs)
+            self.patch = patch
+
+        def call(self, scores):
+            ops = keras.ops
+            n = scores.shape[1]
+            centres = np.linspace(-0.5, self.patch - 0.5, n, dtype=np.float32)
+            weights = ops.softmax(ops.reshape(ops.cast(scores, "float32"), (-1, n * n)), axis=-1)
+            rows = ops.sum(weights * np.repeat(centres, n)[None], axis=-1)
+            cols = ops.sum(weights * np.tile(centres, n)[None], axis=-1)
+            return ops.stack([rows, cols], axis=-1)
+
+        def get_config(self):
+            return {**super().get_config(), "patch": self.patch}
+
+    return SoftArgmax2D
+
+
 def build(model_cfg: Any, patch: int, channels: int, mean: np.ndarray, std: np.ndarray):
     """The network for `channels` input variables on patch x patch cells."""
     keras = _keras()
     layers = keras.layers
     inputs = keras.Input((patch, patch, channels), name="patch")
     x = standardize_layer()(mean, std, name="standardize")(inputs)
+    features = x
     for b, filters in enumerate(model_cfg.filters):
         for c in range(model_cfg.convs_per_block):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu",
                               name=f"block{b + 1}_conv{c + 1}")(x)
+        features = x
         x = layers.MaxPooling2D(2, name=f"block{b + 1}_pool")(x)
+    scores = layers.Conv2D(1, 1, name="centre_scores", dtype="float32")(features)
+    centre = soft_argmax_layer()(patch, name="centre", dtype="float32")(scores)
     x = layers.Flatten(name="flatten")(x)
     for i, width in enumerate(model_cfg.dense):
         if model_cfg.dropout:
             x = layers.Dropout(model_cfg.dropout, name=f"dropout{i + 1}")(x)
         x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
     presence = layers.Dense(1, name="presence", dtype="float32")(x)
-    centre = layers.Dense(2, activation="sigmoid", name="centre_unit", dtype="float32")(x)
-    centre = layers.Rescaling(float(patch), offset=-0.5, name="centre", dtype="float32")(centre)
     outputs = layers.Concatenate(name="outputs", dtype="float32")([presence, centre])
     return keras.Model(inputs, outputs, name="cyclone_vgg")
 
@@ -75,22 +108,24 @@ def build(model_cfg: Any, patch: int, channels: int, mean: np.ndarray, std: np.n
 def loss_and_metrics(y, out, patch: int, centre_weight: float):
     """(loss, metrics) of a batch: presence cross-entropy + weighted centre error on cyclones.
 
-    The centre error is the squared distance in patch widths, averaged over the patches that
-    hold a cyclone; metrics are batch means (ratios come from their means in validation)."""
+    The centre error is the Huber loss (1 cell) of row and column, summed, averaged over the
+    patches that hold a cyclone: linear for large errors, so fine localisation keeps a useful
+    gradient. Metrics are batch means (ratios come from their means in validation)."""
     import tensorflow as tf
 
     present = y[:, 0]
     logit = out[:, 0]
     bce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=present, logits=logit))
-    d2 = tf.reduce_sum(tf.square(out[:, 1:] - y[:, 1:]), axis=1)
+    d = out[:, 1:] - y[:, 1:]
+    huber = tf.reduce_sum(tf.where(tf.abs(d) < 1.0, 0.5 * d * d, tf.abs(d) - 0.5), axis=1)
     n_pos = tf.reduce_sum(present)
-    centre = tf.reduce_sum(present * d2) / tf.maximum(n_pos, 1.0) / float(patch * patch)
+    centre = tf.reduce_sum(present * huber) / tf.maximum(n_pos, 1.0)
     loss = bce + centre_weight * centre
     predicted = tf.cast(logit > 0, tf.float32)
-    err_cells = tf.sqrt(d2 + 1e-12)
+    err_cells = tf.sqrt(tf.reduce_sum(d * d, axis=1) + 1e-12)
     metrics = {
         "bce": bce,
-        "centre_mse": centre,
+        "centre_huber": centre,
         "accuracy": tf.reduce_mean(tf.cast(tf.equal(predicted, present), tf.float32)),
         "positives": tf.reduce_mean(present),
         "err_sum": tf.reduce_mean(present * err_cells),

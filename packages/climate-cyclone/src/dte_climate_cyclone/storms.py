@@ -159,7 +159,7 @@ def midlatitude_low(rng: np.random.Generator, bounds, start_h: float) -> Track |
         return None
     lat = hemi * rng.uniform(*band)
     lon = float(wrap180(lon0 - rng.uniform(0, 15) + rng.uniform(0, 0.7) * (lon1 - lon0)))
-    peak, grow_h = rng.uniform(10.0, 40.0), rng.uniform(24.0, 60.0)
+    peak, grow_h = rng.uniform(10.0, 35.0), rng.uniform(24.0, 60.0)
     life_h = grow_h + rng.uniform(36.0, 84.0)
     speed, drift = rng.uniform(8.0, 16.0), hemi * rng.uniform(-1.0, 3.0)
     steps = int(life_h / STEP_H)
@@ -173,7 +173,7 @@ def midlatitude_low(rng: np.random.Generator, bounds, start_h: float) -> Track |
         lons.append(lon)
     lats_a, lons_a = np.array(lats), np.array(lons)
     u, v = _velocities(lats_a, lons_a)
-    radius = np.full(steps, rng.uniform(550.0, 1100.0))
+    radius = np.full(steps, rng.uniform(700.0, 1300.0))
     return Track("low", start_h, lats_a, lons_a, np.maximum(dp, 0.5), radius,
                  np.full(steps, rng.uniform(0.8, 1.2)), u, v,
                  extra={"front_bearing": rng.uniform(200.0, 235.0),

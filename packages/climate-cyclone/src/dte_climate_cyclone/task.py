@@ -44,10 +44,16 @@ class CycloneTask(KerasTask):
     def configure_optimizers(self, models: Mapping[str, Any]) -> dict[str, Any]:
         from dte_core.keras.runtime import keras
 
-        optim = self.config.optim
+        optim, train = self.config.optim, self.config.train
+        lr: Any = optim.lr
+        if optim.schedule == "cosine":
+            per_epoch = max(1, len(self.data.train) // train.batch_size)
+            total = min(train.epochs * per_epoch if train.epochs else 10**9,
+                        train.max_steps or 10**9)
+            lr = keras().optimizers.schedules.CosineDecay(optim.lr, max(total, 1), alpha=0.1)
         if optim.weight_decay:
-            return {"adam": keras().optimizers.AdamW(optim.lr, weight_decay=optim.weight_decay)}
-        return {"adam": keras().optimizers.Adam(optim.lr)}
+            return {"adam": keras().optimizers.AdamW(lr, weight_decay=optim.weight_decay)}
+        return {"adam": keras().optimizers.Adam(lr)}
 
     def train_source(self) -> Source:
         return self.data.source("train", augment=True)

@@ -1,0 +1,170 @@
+"""climate-cyclone through the `dte` command line, as users run it (subprocesses, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+DTE = str(Path(sys.executable).with_name("dte"))
+SCIENCE = "climate-cyclone"
+
+
+def tiny(dataset: Path) -> list[str]:
+    """A run of seconds: the small dataset, 16-cell patches, a small network."""
+    sets = [f"data.path={dataset}", "data.patch_size=16", "model.filters=8,16",
+            "model.dense=32", "train.batch_size=16", "tracking.mlflow=false",
+            "tracking.log_every=2", "eval.max_patches=200", "eval.maps=2"]
+    return [arg for item in sets for arg in ("--set", item)]
+
+
+def dte(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DTE_TRACKING_URI"}
+    env.update(COLUMNS="200")
+    return subprocess.run([DTE, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def start_dte(*args: str, cwd: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "DTE_TRACKING_URI"}
+    env.update(COLUMNS="200")
+    return subprocess.Popen([DTE, *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def runs(cwd: Path) -> list[Path]:
+    return sorted(p.parent for p in (cwd / "runs" / SCIENCE).glob("*/run.json"))
+
+
+def info(run: Path) -> dict:
+    return json.loads((run / "run.json").read_text())
+
+
+def records(run: Path) -> list[dict]:
+    path = run / "metrics.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_for_step(cwd: Path, step: int, timeout: float = 240) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in runs(cwd):
+            if any(r.get("step", 0) >= step for r in records(run)):
+                return run
+        time.sleep(0.05)
+    raise TimeoutError(f"no run reached step {step} within {timeout} s")
+
+
+def error_paragraph(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return " ".join(result.stderr.split())
+
+
+def test_generate_netcdf_and_refuse_a_bad_region(tmp_path):
+    done = dte("data", "generate", SCIENCE, "--out", "nc", "--years", "2003", "--months", "9",
+               "--region", "tiny", "--resolution", "1.0", "--format", "netcdf", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["files"][:3] == ["fields.nc", "tracks.csv", "tracks.nc"]
+    assert summary["times"] == 30 * 4 and summary["grid"].startswith("40 x 40")
+    assert json.loads((tmp_path / "nc" / "dataset.json").read_text())["first"].startswith(
+        "2003-09-01")
+    bad = dte("data", "generate", SCIENCE, "--out", "bad", "--region", "atlantis",
+              cwd=tmp_path)
+    text = error_paragraph(bad)
+    assert "data.region must be one of wnp, nat" in text
+    assert not (tmp_path / "bad").exists() and not (tmp_path / ".bad.partial").exists()
+
+
+def test_bad_data_and_strategy_fail_before_training(small_dataset, tmp_path):
+    import xarray as xr
+
+    ds = xr.open_zarr(small_dataset / "fields.zarr", consolidated=False)
+    ds.drop_vars("psl").to_netcdf(tmp_path / "nopsl.nc", engine="h5netcdf")
+    missing = dte("train", SCIENCE, *tiny(small_dataset), "--set",
+                  f"data.path={tmp_path / 'nopsl.nc'}", "--set",
+                  f"data.tracks={small_dataset / 'tracks.csv'}", cwd=tmp_path)
+    text = error_paragraph(missing)
+    assert "no variable for 'psl'" in text and "--set data.mapping.psl=NAME" in text
+    assert info(runs(tmp_path)[-1])["status"] == "failed"
+    torch_only = dte("train", SCIENCE, *tiny(small_dataset), "--strategy", "ddp", cwd=tmp_path)
+    assert "'ddp' (train.strategy / --strategy) is a PyTorch strategy" in \
+        error_paragraph(torch_only)
+    unknown = dte("train", SCIENCE, "--strategy", "mirorred", cwd=tmp_path)
+    assert "Registered strategies: auto, single, ddp, tf-single, mirrored, multiworker" in \
+        error_paragraph(unknown)
+
+
+@pytest.mark.slow
+def test_train_stop_resume_evaluate_predict(small_dataset, tmp_path):
+    """SIGTERM mid-run checkpoints and exits 75; --resume finishes at the same step count;
+    evaluate writes metrics and maps; predict writes detections."""
+    proc = start_dte("train", SCIENCE, *tiny(small_dataset), "--set", "train.epochs=12",
+                     cwd=tmp_path)
+    run = wait_for_step(tmp_path, 4)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 75, err[-3000:]
+    stopped = info(run)
+    assert stopped["status"] == "stopped" and stopped["strategy"] == "mirrored"
+    last = run / "checkpoints" / f"step-{stopped['step']:08d}"
+    meta = json.loads((last / "meta.json").read_text())
+    assert meta["framework"] == "tensorflow" and meta["step"] == stopped["step"]
+    assert {"model-net.weights.h5", "optimizer-adam.npz"} <= set(meta["files"])
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["framework"] == "tensorflow" and manifest["tensorflow"]
+
+    resumed = dte("train", SCIENCE, "--resume", "latest", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    done = info(run)
+    steps_per_epoch = done["step"] // 12
+    assert done["status"] == "finished" and done["epoch"] == 12 and steps_per_epoch > 0
+    logged = [r["step"] for r in records(run) if "train/loss" in r]
+    assert logged == sorted(logged) and logged[-1] == done["step"]
+    assert any("val/centre_err_cells" in r for r in records(run))
+
+    evaluated = dte("evaluate", SCIENCE, "--run", "latest", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+    for key in ("net_f1", "net_centre_err_km", "net_hit_rate", "base_f1", "base_centre_err_km"):
+        assert key in metrics
+    for figure in ("maps.png", "patches.png", "errors.png"):
+        assert (run / "evaluation" / figure).stat().st_size > 1000
+
+    predicted = dte("predict", SCIENCE, "--run", "latest", "--output", "found.csv",
+                    "--threshold", "0.3", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    rows = list(csv.DictReader((tmp_path / "found.csv").open()))
+    assert rows and set(rows[0]) == {"ISO_TIME", "LAT", "LON", "PROB", "ROW", "COL", "WINDOWS"}
+    assert all(10 <= float(r["LAT"]) <= 50 and float(r["PROB"]) > 0.3 for r in rows)
+    wrong = dte("predict", SCIENCE, "--run", "latest", "--output", "x.csv", "--treshold",
+                "0.3", cwd=tmp_path)
+    assert "--treshold" in error_paragraph(wrong)
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.distributed
+def test_two_worker_processes_multiworker(small_dataset, tmp_path):
+    """--procs 2: torchrun starts two TensorFlow workers that agree through TF_CONFIG."""
+    done = dte("train", SCIENCE, *tiny(small_dataset), "--set", "train.epochs=2", "--procs",
+               "2", cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    run = runs(tmp_path)[-1]
+    result = info(run)
+    assert result["status"] == "finished" and result["strategy"] == "multiworker"
+    assert result["world_size"] == 2 and result["replicas"] == 2
+    meta = json.loads((sorted((run / "checkpoints").glob("step-*"))[-1] / "meta.json")
+                      .read_text())
+    assert meta["world_size"] == 2 and meta["epoch"] == 2
+    assert any("val/loss" in r for r in records(run))
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["launch_variables"]["WORLD_SIZE"] == "2"
