@@ -30,7 +30,7 @@ class DataConfig(StrictModel):
     path: Path | None = None
     """Dataset folder (or its virgo-gw.h5) from `dte data generate|prepare virgo-gw`; null: a
     dataset generated from the settings below and kept under .dte/data/virgo-gw."""
-    samples: int = Field(640, ge=2)
+    samples: int = Field(512, ge=2)
     """Samples to generate."""
     seed: int = 0
     """Generation seed: the same seed and settings give the same dataset, bit for bit."""
@@ -153,12 +153,13 @@ class ModelConfig(StrictModel):
 class OptimConfig(StrictModel):
     """Optimizer, learning rate and loss."""
 
-    lr: float = Field(2e-3, gt=0)
+    lr: float = Field(3e-3, gt=0)
     """Peak learning rate of AdamW."""
     weight_decay: float = Field(1e-4, ge=0)
     """Weight decay of AdamW."""
-    loss: Literal["l1", "l2"] = "l1"
-    """Reconstruction loss of the main channel's map."""
+    loss: Literal["l1", "l2"] = "l2"
+    """Reconstruction loss on the log1p maps: L2 weighs the large errors of glitch pixels
+    above the noise pixels' irreducible scatter (faster to learn); L1 estimates the median."""
     schedule: Literal["cosine", "constant"] = "cosine"
     """Learning-rate schedule over the run's optimizer steps."""
 
@@ -189,7 +190,7 @@ class VirgoConfig(StrictModel):
     eval: EvalConfig = EvalConfig()
     """Evaluation and the linear baseline."""
     train: TrainConfig = TrainConfig(
-        epochs=8, batch_size=16,
+        epochs=12, batch_size=16,
         checkpoint=CheckpointConfig(best_monitor="val/glitch_removed_db", best_mode="max"))
     """Generic training loop."""
     tracking: TrackingConfig = TrackingConfig()

@@ -2,8 +2,10 @@
 
 All maps are normalised Q-transform energies of the main channel. The network (or baseline)
 predicts the main map P from the auxiliary maps; what it attributes to glitches is the excess
-over the noise floor, G_hat = P - floor (the floor is the per-frequency median, or mean for an
-L2 fit, of the noise-only maps of the training samples). With the true glitch map G and the
+over the noise floor, G_hat = P - floor. The floor is what the fit converges to on glitch-free
+pixels: a per-frequency statistic of the training samples' noise-only maps (the median for the
+network's L1 loss, expm1 of the mean of log1p for its L2 loss in log1p units, the mean for
+the baseline's least squares). With the true glitch map G and the
 true binary-signal map S of generated data:
 
 - glitch power removed (dB) = 10 log10( sum G / sum |G - G_hat| ): the glitch energy in the
