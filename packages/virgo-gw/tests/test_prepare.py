@@ -151,6 +151,7 @@ def test_sample_rates_that_cannot_carry_the_band(tmp_path):
 
 @pytest.mark.slow
 def test_prepare_cli_writes_nothing_on_bad_input(tmp_path, dte):
+    # repeated --aux flags reach data.aux as a list: the second name is the unknown one
     flags = ["--set", "data.duration=0.25", "--set", "data.pad=0.125",
              "--set", "data.frequency_range=32,500", "--set", "data.q_range=6,6",
              "--set", "data.whiten_fduration=0.25", "--set", "data.asd_fftlength=0.25",
@@ -160,10 +161,4 @@ def test_prepare_cli_writes_nothing_on_bad_input(tmp_path, dte):
                  cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "X1:NOPE not found" in result.stderr
-    assert list(tmp_path.iterdir()) == []
-    result = dte("data", "prepare", "virgo-gw", "--from", str(GWF), "--main", "V1:h_16384Hz",
-                 "--aux", "H1:LDAS-STRAIN", "--aux", "L1:LDAS-STRAIN", "--out", "ds", *flags,
-                 cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert inspect(tmp_path / "ds").samples == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor a partial one

@@ -14,16 +14,11 @@ from dte_virgo_gw import data as vdata
 from dte_virgo_gw import plots, validation
 from dte_virgo_gw.baseline import LinearBaseline
 from dte_virgo_gw.model import parameter_count, to_energy
-from dte_virgo_gw.task import iter_maps
+from dte_virgo_gw.task import FLOOR_SAMPLES, iter_maps, noise_floor
 
 
 def _floor_statistic(config) -> str:
     return "median" if config.optim.loss == "l1" else "logmean"
-
-
-def _noise_floor(file: Path, indices: range, statistic: str) -> np.ndarray:
-    noise = np.concatenate([c[0] for c in iter_maps(file, indices, ("truth/noise",))])
-    return validation.floor_of(noise, statistic)
 
 
 @torch.no_grad()
@@ -45,8 +40,8 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
                                   ev.baseline_lags, ev.baseline_ridge)
     floors = {}
     if info.has_truth:
-        floors = {"denoiser": _noise_floor(file, train, _floor_statistic(config)),
-                  "baseline": _noise_floor(file, train, "mean")}
+        floors = {"denoiser": noise_floor(file, train, _floor_statistic(config)),
+                  "baseline": noise_floor(file, train, "mean")}
     names = ["maps/aux", "maps/main"] + (["truth/glitch", "truth/cbc"] if info.has_truth
                                          else [])
     sums: dict[str, float] = {}
@@ -74,6 +69,7 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
                     before.extend(g_before)
         shown.extend(_candidates(lo, aux, main, preds["denoiser"], glitch,
                                  floors.get("denoiser")))
+        shown = sorted(shown, key=lambda s: -s["score"])[:ev.examples]  # keep the loudest
     n = len(held)
     means = {k: v / n for k, v in sums.items()}
     metrics = {"heldout_samples": float(n), "parameters": float(parameter_count(net)),
@@ -85,8 +81,7 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
     better = (metrics[key] > metrics[f"baseline_{key}"] if key == "glitch_removed_db"
               else metrics[key] < metrics[f"baseline_{key}"])
     metrics["beats_baseline"] = float(better)
-    shown.sort(key=lambda s: -s["score"])
-    plots.examples(out / "examples.png", shown[:ev.examples], info.aux, info.frequencies,
+    plots.examples(out / "examples.png", shown, info.aux, info.frequencies,
                    info.times)
     if before:
         plots.glitch_power(out / "glitch_power.png", np.asarray(before),
@@ -139,34 +134,42 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
         raise ConfigError(f"--batch-size {options['batch_size']} is not a whole number.") from None
     indices = ranges[which]
     net = net.cpu().eval()
-    preds, mains, gps = [], [], []
-    for aux, main, start in iter_maps(file, indices, ("maps/aux", "maps/main",
-                                                      "samples/gps_start"), max(1, batch)):
-        preds.append(_predict(net, aux))
-        mains.append(main)
-        gps.append(start)
-    pred, main = np.concatenate(preds), np.concatenate(mains)
+    batch = max(1, batch)
     if info.has_truth:
-        floor, how = _noise_floor(file, train, _floor_statistic(config)), "training noise maps"
-    else:
+        floor, how = noise_floor(file, train, _floor_statistic(config)), "training noise maps"
+    else:  # no noise maps: the level the network predicts most of the time (glitches are rare)
+        first = range(indices.start, min(indices.stop, indices.start + FLOOR_SAMPLES))
+        pred = np.concatenate([_predict(net, c[0]) for c in iter_maps(file, first,
+                                                                      ("maps/aux",), batch)])
         floor = np.median(np.moveaxis(pred, 1, 0).reshape(pred.shape[1], -1), axis=1)[:, None]
         how = "median of the predictions (glitches are rare)"
-    g_hat = pred - floor[None]
     output = Path(output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    n, shape = len(indices), (len(indices), *info.map_shape)
     try:
         with h5py.File(partial, "w") as f:
             f.attrs.update({"format": "dte-virgo-gw-prediction", "source": str(file),
                             "split": which, "floor": how, "main_channel": info.main})
             f["samples/index"] = np.asarray(indices, np.int64)
-            f["samples/gps_start"] = np.concatenate(gps)
             f["maps/frequencies"] = info.frequencies
             f["maps/times"] = info.times
-            f["maps/prediction"] = pred.astype(np.float32)
-            f["maps/glitch_estimate"] = g_hat.astype(np.float32)
-            f["maps/cleaned"] = (main - g_hat).astype(np.float32)
             f["maps/floor"] = floor.astype(np.float32)
+            chunks = (1, *info.map_shape)
+            out = {name: f.create_dataset(f"maps/{name}", shape, np.float32, chunks=chunks)
+                   for name in ("prediction", "glitch_estimate", "cleaned")}
+            gps = f.create_dataset("samples/gps_start", (n,), np.float64)
+            done = 0
+            for aux, main, start in iter_maps(file, indices, ("maps/aux", "maps/main",
+                                                              "samples/gps_start"), batch):
+                pred = _predict(net, aux)
+                g_hat = pred - floor[None]
+                part = slice(done, done + len(aux))
+                out["prediction"][part] = pred
+                out["glitch_estimate"][part] = g_hat
+                out["cleaned"][part] = main - g_hat
+                gps[part] = start
+                done += len(aux)
         partial.rename(output)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from dte_virgo_gw.baseline import LinearBaseline
 from dte_virgo_gw.model import build, compress, to_energy
 
 READ_CHUNK = 64  # samples per read when a whole split is streamed (floor, baseline fit)
+FLOOR_SAMPLES = 256  # noise maps behind each per-frequency floor (x times: ample statistics)
 
 
 def iter_maps(file: Path, indices: range, names: tuple[str, ...], chunk: int = READ_CHUNK):
@@ -26,6 +27,13 @@ def iter_maps(file: Path, indices: range, names: tuple[str, ...], chunk: int = R
         for lo in range(indices.start, indices.stop, chunk):
             hi = min(lo + chunk, indices.stop)
             yield tuple(f[name][lo:hi] for name in names)
+
+
+def noise_floor(file: Path, train: range, statistic: str) -> np.ndarray:
+    """(F, 1) floor from the first noise-only maps of the training split (samples are i.i.d.)."""
+    first = range(train.start, min(train.stop, train.start + FLOOR_SAMPLES))
+    noise = np.concatenate([c[0] for c in iter_maps(file, first, ("truth/noise",))])
+    return validation.floor_of(noise, statistic)
 
 
 class DenoiserTask(Task):
@@ -52,9 +60,7 @@ class DenoiserTask(Task):
         """Noise floors (1, 1, F, 1) from the training split's noise-only maps, by statistic."""
         if not self.info.has_truth:
             return {}
-        train = self.splits[0]
-        noise = np.concatenate([c[0] for c in iter_maps(self.file, train, ("truth/noise",))])
-        return {stat: torch.from_numpy(validation.floor_of(noise, stat))[None, None]
+        return {stat: torch.from_numpy(noise_floor(self.file, self.splits[0], stat))[None, None]
                 for stat in ("median", "mean", "logmean")}
 
     @cached_property
