@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -43,6 +44,19 @@ class CheckpointConfig(StrictModel):
     """Whether smaller (`min`) or larger (`max`) values of best_monitor are better."""
 
 
+class DeepSpeedConfig(StrictModel):
+    """DeepSpeed settings (used with train.strategy=deepspeed)."""
+
+    zero_stage: int = Field(0, ge=0, le=3)
+    """ZeRO stage: 0 (plain data parallel), 1 (optimizer states), 2 (+gradients), 3 (+weights)."""
+    offload_optimizer: Literal["none", "cpu", "nvme"] = "none"
+    """Where ZeRO keeps optimizer states."""
+    offload_param: Literal["none", "cpu", "nvme"] = "none"
+    """Where ZeRO-3 keeps parameters."""
+    config_file: Path | None = None
+    """A DeepSpeed JSON merged under dte's settings (keys dte derives must agree)."""
+
+
 class TrainConfig(StrictModel):
     """The generic training loop: duration, batches, precision, seeds, validation."""
 
@@ -70,11 +84,16 @@ class TrainConfig(StrictModel):
     """Data-loading worker processes per training process."""
     strategy: str = "auto"
     """Distribution strategy (`auto`, `single`, `ddp`, ...); `auto` picks from the launch."""
+    horovod_scale_lr: bool = False
+    """With the horovod strategy: multiply every learning rate by the number of processes
+    (Horovod's linear scaling rule, for a global batch that grows with the workers)."""
     signal_sync_s: float = Field(1.0, gt=0)
     """Seconds between the points where processes agree on a stop signal (SIGTERM, SIGUSR1,
     SIGINT) before checkpointing; smaller reacts sooner, each costs one small collective."""
     checkpoint: CheckpointConfig = CheckpointConfig()
     """Checkpoint schedule."""
+    deepspeed: DeepSpeedConfig = DeepSpeedConfig()
+    """DeepSpeed settings (train.strategy=deepspeed)."""
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     """Early stopping on a validation metric."""
 

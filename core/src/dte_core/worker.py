@@ -69,7 +69,7 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
     cfg = config_layer.resolve(science.Config, run.config_path)
     own = strategy is None
     if strategy is None:
-        strategy = strategies.create(cfg.train.strategy, detect())
+        strategy = strategies.create(cfg.train.strategy, detect(), train=cfg.train)
         strategy.setup()
     env = strategy.env
     try:

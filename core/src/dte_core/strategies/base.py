@@ -34,8 +34,9 @@ class Strategy(ABC):
     #: the engine runs mixed precision itself (no autocast, no grad scaler from the Trainer)
     owns_precision: ClassVar[bool] = False
 
-    def __init__(self, env: ClusterEnv) -> None:
+    def __init__(self, env: ClusterEnv, train: Any = None) -> None:
         self.env = env
+        self.train = train  # the run's TrainConfig, for engines configured from it
 
     @property
     def rank(self) -> int:
