@@ -265,3 +265,14 @@ def test_a_dataset_folder_can_be_copied_and_used_elsewhere(small_dataset, tmp_pa
     shutil.copytree(small_dataset, copy)
     data = CycloneData.open(config_for(path=copy))
     assert len(data.train) > 0 and data.stats["psl"]["std"] > 0
+
+
+def test_predict_options_are_checked():
+    from dte_climate_cyclone.predict import _options
+
+    cfg = CycloneConfig()
+    assert _options({"threshold": "0.3", "stride": "10"}, cfg) == (0.3, 10, None)
+    with pytest.raises(ConfigError, match="--treshold"):
+        _options({"treshold": "0.3"}, cfg)
+    with pytest.raises(ConfigError, match="must lie in"):
+        _options({"threshold": "2"}, cfg)
