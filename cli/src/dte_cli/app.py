@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("dte_cli.commands.data", "Generate or prepare datasets in a science's format."),
     "train": ("dte_cli.commands.train", "Train a science's model (one process, or several)."),
     "tune": ("dte_cli.commands.tune", "Hyper-parameter optimisation (Optuna) of a science."),
+    "scale": ("dte_cli.commands.scale", "Scaling sweep: samples/s and efficiency per workers."),
     "evaluate": ("dte_cli.commands.evaluate", "Validate a trained run with the science's metrics."),
     "predict": ("dte_cli.commands.predict", "Run a trained model on an input file."),
     "register": ("dte_cli.commands.register", "Register a run's model in the model registry."),
