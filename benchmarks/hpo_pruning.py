@@ -38,7 +38,6 @@ def study(project: Path, name: str, trials: int, epochs: int, pruner: str, worke
                        **os.environ, "DTE_PROJECT_DIR": str(project)})
     wall = time.perf_counter() - start
     import optuna
-
     from dte_core.hpo.study import open_storage
 
     loaded = optuna.load_study(study_name=name, storage=open_storage(
