@@ -55,19 +55,8 @@ def main() -> None:
     train = task.train_dataset()
     n = len(train)
     out: dict = {"samples": n, "batch_size": args.batch_size, "threads": torch.get_num_threads()}
-    loader = {}
-    for workers in args.workers:
-        loaders = DataLoader(train, batch_size=args.batch_size, shuffle=True,
-                             num_workers=workers, persistent_workers=workers > 0)
-        rate(loaders, n)  # first pass: worker start-up, page cache
-        loader[str(workers)] = round(rate(loaders, n), 1)
-    out["loader_samples_per_s"] = loader
-    items = [train[i] for i in range(n)]
-    memory = TensorDataset(torch.stack([torch.from_numpy(i["aux"]) for i in items]),
-                           torch.stack([torch.from_numpy(i["main"]) for i in items]))
-    out["in_memory_samples_per_s"] = round(rate(DataLoader(memory, batch_size=args.batch_size,
-                                                           shuffle=True), n), 1)
 
+    # the step first: DataLoader worker processes left behind would compete with it
     models = task.configure_models()
     task.models = models
     optimizer = task.configure_optimizers(models).optimizers["denoiser"]
@@ -81,6 +70,20 @@ def main() -> None:
         optimizer.step()
     step_rate = args.steps * args.batch_size / (time.perf_counter() - start)
     out["step_samples_per_s"] = round(step_rate, 1)
+
+    loader = {}
+    for workers in args.workers:
+        loaders = DataLoader(train, batch_size=args.batch_size, shuffle=True,
+                             num_workers=workers, persistent_workers=workers > 0)
+        rate(loaders, n)  # first pass: worker start-up, page cache
+        loader[str(workers)] = round(rate(loaders, n), 1)
+        del loaders
+    out["loader_samples_per_s"] = loader
+    items = [train[i] for i in range(n)]
+    memory = TensorDataset(torch.stack([torch.from_numpy(i["aux"]) for i in items]),
+                           torch.stack([torch.from_numpy(i["main"]) for i in items]))
+    out["in_memory_samples_per_s"] = round(rate(DataLoader(memory, batch_size=args.batch_size,
+                                                           shuffle=True), n), 1)
     out["loader_over_step"] = {k: round(v / step_rate, 1) for k, v in loader.items()}
     print(json.dumps(out, indent=2))
     if tmp is not None:

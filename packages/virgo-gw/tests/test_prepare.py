@@ -162,3 +162,24 @@ def test_prepare_cli_writes_nothing_on_bad_input(tmp_path, dte):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "X1:NOPE not found" in result.stderr
     assert list(tmp_path.iterdir()) == []  # neither the folder nor a partial one
+
+
+def test_a_prepared_dataset_trains_and_validates_without_truth(tmp_path):
+    import torch
+    from dte_virgo_gw.config import VirgoConfig
+    from dte_virgo_gw.task import DenoiserTask
+    from torch.utils.data import default_collate
+
+    prepare(short(), [HDF], tmp_path, progress=False)
+    config = VirgoConfig(data={**SHORT, "path": tmp_path, "aux_channels": 2},
+                         model={"depth": 2, "base_channels": 4})
+    task = DenoiserTask(config)
+    task.models = task.configure_models()
+    train, val = task.train_dataset(), task.val_dataset()
+    assert (len(train), len(val)) == (1, 1)
+    loss = task.training_step(default_collate([train[0]]), None)
+    assert loss.requires_grad and torch.isfinite(loss)
+    with torch.no_grad():
+        metrics = task.validation_step(default_collate([val[0]]))
+    assert {"loss", "l1", "mse", "baseline_l1", "baseline_mse"} == set(metrics)
+    assert task.validation_summary({k: float(v) for k, v in metrics.items()}) == {}

@@ -191,7 +191,7 @@ class VirgoConfig(StrictModel):
     """Evaluation and the linear baseline."""
     train: TrainConfig = TrainConfig(
         epochs=12, batch_size=16,
-        checkpoint=CheckpointConfig(best_monitor="val/glitch_removed_db", best_mode="max"))
+        checkpoint=CheckpointConfig(best_monitor="val/loss", best_mode="min"))
     """Generic training loop."""
     tracking: TrackingConfig = TrackingConfig()
     """Experiment tracking."""

@@ -18,12 +18,28 @@ class VirgoGW(Science):
     distribution = "dte-virgo-gw"
     framework = "torch"
     summary = "Virgo glitch-noise subtraction from auxiliary channels (Q-transform denoiser)"
+    tune_metric = "val/glitch_removed_db"
+    tune_direction = "maximize"
 
     def config_class(self) -> type[BaseModel]:
         """The virgo-gw configuration model."""
         from dte_virgo_gw.config import VirgoConfig
 
         return VirgoConfig
+
+    def input_example(self, config: Any) -> dict[str, tuple[Any, ...]]:
+        """One batch of auxiliary maps at the noise level (normalised energy 1)."""
+        import numpy as np
+
+        shape = (1, config.data.aux_channels, *config.data.map_shape)
+        return {"denoiser": (np.ones(shape, dtype=np.float32),)}
+
+    def search_space(self) -> dict[str, Any]:
+        """`dte tune virgo-gw`'s default search: learning rate, width, loss, decay."""
+        return {"optim.lr": {"low": 3e-4, "high": 1e-2, "log": True},
+                "model.base_channels": {"choices": [8, 16, 24]},
+                "optim.loss": {"choices": ["l2", "l1"]},
+                "optim.weight_decay": {"low": 1e-6, "high": 1e-2, "log": True}}
 
     def generate(self, config: Any, out: Path) -> dict[str, Any]:
         """Synthetic Virgo noise, witnessed glitches and binary signals (see the README)."""
