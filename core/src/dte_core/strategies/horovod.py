@@ -152,6 +152,7 @@ class Horovod(Strategy):
     def prepare(self, models, optimization, accumulate, micro_batch=1):
         """Distributed optimizers in place of the task's, weights and state from rank 0."""
         hvd = self.hvd
+        self.optimizers = {}  # a strategy reused for another fit (HPO trials) starts afresh
         names = {p: f"{model}.{name}" for model, module in models.items()
                  for name, p in self.unwrap(module).named_parameters()}
         if self.train is not None and getattr(self.train, "horovod_scale_lr", False):
