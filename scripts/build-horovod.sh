@@ -150,6 +150,7 @@ export MAKEFLAGS=${MAKEFLAGS:--j$JOBS} CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
 WHEEL=$(ls "$WORK"/dist/horovod-"$VERSION"-*.whl)
 mkdir -p "$CACHE"
 cp "$WHEEL" "$CACHE/"
+rm -f "$CACHE/build-failed.log"
 WHEEL=$CACHE/$(basename "$WHEEL")
 say "wheel cached at $WHEEL"
 install_wheel "$WHEEL"
