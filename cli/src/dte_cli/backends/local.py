@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -65,53 +66,49 @@ class LocalLaunch:
         return self._torchrun()
 
     def _horovodrun(self) -> int:
+        """Run horovodrun in its own process group, passing on stop signals."""
+        import json
         import shutil
         import subprocess
 
-        if shutil.which("horovodrun") is None:
+        binary = shutil.which("horovodrun") or shutil.which(
+            "horovodrun", path=str(Path(sys.executable).parent))
+        if binary is None:
             raise DteError(
                 "The horovod strategy starts its workers with horovodrun, which is not on PATH. "
                 "Horovod 0.28.1 must be built against this torch: run `bash "
-                "scripts/build-horovod.sh` (fetches the sdist from PyPI, patches it for C++17 "
-                "and installs it into this environment), or use --strategy ddp."
+                "scripts/build-horovod.sh` (fetches the sdist from PyPI, patches it and "
+                "installs it into this environment), or use --strategy ddp."
             )
-        done = subprocess.run(self.command())
-        if done.returncode in (0, *STOP_CODES):
-            return done.returncode
-        error = WorkerFailed(f"horovodrun with {self.procs} workers failed (exit "
-                             f"{done.returncode}); the workers' output is above.")
-        if done.returncode == 2:
+        command = [binary, *self.command()[1:]]
+        proc = subprocess.Popen(command, start_new_session=True)
+        received: list[int] = []
+
+        def forward(signum: int, frame: object) -> None:
+            received.append(signum)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signum)  # horovodrun and its workers
+
+        previous = {sig: signal.signal(sig, forward)
+                    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)}
+        try:
+            code = proc.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        try:
+            status = json.loads((self.run_dir / "run.json").read_text()).get("status")
+        except (OSError, ValueError):
+            status = None
+        if code == 0 or status == "finished":
+            return 0
+        if status == "stopped":  # the workers checkpointed; horovodrun itself reports 1
+            return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_PREEMPTED
+        error = WorkerFailed(f"horovodrun with {self.procs} workers failed (exit {code}); "
+                             f"the workers' output is above.")
+        if code == 2:
             error.exit_code = 2
         raise error
-
-    def _torchrun(self) -> int:
-        from torch.distributed.elastic.multiprocessing.api import SignalException
-        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-        from torch.distributed.run import get_args_parser
-        from torch.distributed.run import run as torchrun
-
-        # torchrun would force 1 thread per worker (with a warning); share the cores instead.
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.procs)))
-        args = get_args_parser().parse_args(self.torchrun_args())
-        try:
-            torchrun(args)
-        except ChildFailedError as exc:
-            codes = {rank: failure.exitcode for rank, failure in exc.failures.items()}
-            if set(codes.values()) <= set(STOP_CODES):
-                return max(codes.values())
-            rank, failure = exc.get_first_failure()
-            error = WorkerFailed(
-                f"Worker rank {rank} of {self.procs} failed first: "
-                f"{describe_exit(failure.exitcode)} (pid {failure.pid}). The other workers "
-                f"were stopped. Its output is above and under {self.run_dir / 'logs'}; the "
-                f"run's last checkpoint (if any) resumes with --resume {self.run_dir.name}."
-            )
-            if failure.exitcode == 2:  # the worker reported a configuration problem
-                error.exit_code = 2
-            raise error from None
-        except SignalException as exc:
-            return EXIT_INTERRUPTED if exc.sigval == signal.SIGINT else EXIT_PREEMPTED
-        return 0
 
 
 def describe_exit(code: int) -> str:
