@@ -110,6 +110,35 @@ class LocalLaunch:
             error.exit_code = 2
         raise error
 
+    def _torchrun(self) -> int:
+        from torch.distributed.elastic.multiprocessing.api import SignalException
+        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+        from torch.distributed.run import get_args_parser
+        from torch.distributed.run import run as torchrun
+
+        # torchrun would force 1 thread per worker (with a warning); share the cores instead.
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.procs)))
+        args = get_args_parser().parse_args(self.torchrun_args())
+        try:
+            torchrun(args)
+        except ChildFailedError as exc:
+            codes = {rank: failure.exitcode for rank, failure in exc.failures.items()}
+            if set(codes.values()) <= set(STOP_CODES):
+                return max(codes.values())
+            rank, failure = exc.get_first_failure()
+            error = WorkerFailed(
+                f"Worker rank {rank} of {self.procs} failed first: "
+                f"{describe_exit(failure.exitcode)} (pid {failure.pid}). The other workers "
+                f"were stopped. Its output is above and under {self.run_dir / 'logs'}; the "
+                f"run's last checkpoint (if any) resumes with --resume {self.run_dir.name}."
+            )
+            if failure.exitcode == 2:  # the worker reported a configuration problem
+                error.exit_code = 2
+            raise error from None
+        except SignalException as exc:
+            return EXIT_INTERRUPTED if exc.sigval == signal.SIGINT else EXIT_PREEMPTED
+        return 0
+
 
 def describe_exit(code: int) -> str:
     """'exit code 1' or 'killed by SIGKILL (exit code -9)'."""
