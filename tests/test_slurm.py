@@ -109,6 +109,9 @@ def test_time_limit_signal_requeues_and_resumes(slurm, tmp_path):
         if node == "idle":
             break
         time.sleep(0.2)
+    # slurmd revokes the first instance's credential with one-second resolution: a restart
+    # in the same second is refused ("Job credential revoked") and the job FAILS.
+    time.sleep(2)
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=slurm)
     assert wait_done(slurm, job).startswith("COMPLETED")
     log = (run / f"slurm-{job}.out").read_text()
