@@ -12,13 +12,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.distributed]
 
 def test_sweep_reports_speedup_and_efficiency(tmp_path):
     result = dte("scale", "toy", "--workers", "1,2", "--strategy", "ddp", "--epochs", "2",
-                 "--out", "sweep", cwd=tmp_path, timeout=600)
+                 "--out", "sweep", "--threads", "1", cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = json.loads((tmp_path / "sweep" / "scaling.json").read_text())
     assert [(r["strategy"], r["workers"]) for r in rows] == [("ddp", 1), ("ddp", 2)]
     assert rows[0]["speedup"] == 1.0 and rows[0]["efficiency"] == 1.0
     assert rows[1]["efficiency"] == pytest.approx(rows[1]["speedup"] / 2)
     assert all(r["samples_per_s"] > 0 and r["epochs_counted"] == 1 for r in rows)
+    assert rows[0]["threads_per_worker"] == rows[1]["threads_per_worker"] == 1  # 2 cores / 2
+    assert "comm_s" not in rows[0] and 0 < rows[1]["comm_share"] < 1  # the probe's all-reduce
+    probe = json.loads(next((tmp_path / "sweep" / "runs" / "ddp-2-comm").glob(
+        "*/*/config.yaml")).with_name("run.json").read_text())
+    assert probe["status"] == "finished" and probe["world_size"] == 2
     assert (tmp_path / "sweep" / "scaling.png").stat().st_size > 5000
     assert "efficiency" in result.stdout
 
@@ -26,3 +31,26 @@ def test_sweep_reports_speedup_and_efficiency(tmp_path):
 def test_bad_worker_list(tmp_path):
     result = dte("scale", "toy", "--workers", "1,zero", cwd=tmp_path)
     assert result.returncode == 2 and "comma-separated list" in result.stderr
+
+
+def test_from_mlflow_reports_the_newest_finished_run_per_strategy_and_size(tmp_path):
+    for procs in ("1", "2", "2"):
+        done = dte("train", "toy", "--procs", procs, "--set", "train.epochs=3",
+                   "--set", "tracking.mlflow=true", cwd=tmp_path, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    result = dte("scale", "toy", "--from-mlflow", "--out", "report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "report" / "scaling.json").read_text())
+    assert [(r["strategy"], r["workers"]) for r in rows] == [("ddp", 2), ("single", 1)]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / '.dte' / 'mlflow.db'}")
+    newest = client.search_runs([client.get_experiment_by_name("toy").experiment_id],
+                                order_by=["attributes.start_time DESC"])[0]
+    ddp, single = rows
+    assert ddp["run"] == newest.info.run_id and ddp["baseline"] == "single x 1"
+    assert ddp["speedup"] == pytest.approx(ddp["samples_per_s"] / single["samples_per_s"])
+    assert ddp["epochs_counted"] == single["epochs_counted"] == 2  # 3 epochs, warm-up dropped
+    wrong = dte("scale", "toy", "--from-mlflow", "--experiment", "nope", cwd=tmp_path)
+    assert wrong.returncode != 0 and "No MLflow experiment 'nope'" in wrong.stderr
+    assert "toy" in wrong.stderr.split("experiments there:")[1]

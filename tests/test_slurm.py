@@ -189,3 +189,17 @@ def test_unknown_site_profile(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 2 and "Known profiles: cluster-a" in result.stderr
     assert os.path.exists(tmp_path / "dte.toml")
+
+
+def test_scale_sweep_as_slurm_jobs(slurm, tmp_path):
+    result = dte(slurm, "scale", "toy", "--backend", "slurm", "--workers", "1,2", "--epochs", "2",
+                 "--no-comm", "--time", "10", "--out", "sweep", cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "sweep" / "scaling.json").read_text())
+    assert [(r["strategy"], r["workers"]) for r in rows] == [("ddp", 1), ("ddp", 2)]
+    assert all(r["samples_per_s"] > 0 and r["epochs_counted"] == 1 for r in rows)
+    for count in (1, 2):
+        run = next((tmp_path / "sweep" / "runs" / f"ddp-{count}").glob("*/*/run.json")).parent
+        assert info(run)["job_id"] and info(run)["world_size"] == count
+        assert "OMP_NUM_THREADS=1" in (run / "job.sbatch").read_text()
+    assert "SLURM job" in result.stderr and "efficiency" in result.stdout

@@ -35,7 +35,8 @@ def train_in(directory: Path, *args: str) -> Path:
 @pytest.mark.parametrize("variant", [
     ["--set", "train.accumulate=2"],
     ["--set", "optim.optimizers=2"],
-], ids=["accumulate-2", "two-optimizers"])
+    ["--set", "train.measure_comm=true"],  # the timed all-reduce averages like DDP's own
+], ids=["accumulate-2", "two-optimizers", "timed-all-reduce"])
 def test_two_process_ddp_equals_one_process(tmp_path, variant):
     # 100 samples with batch 8: the last, incomplete global batch is dropped on every rank.
     # (Two optimizers stepped inside one step are not accumulation-invariant, so each variant

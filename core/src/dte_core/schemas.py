@@ -87,6 +87,10 @@ class TrainConfig(StrictModel):
     horovod_scale_lr: bool = False
     """With the horovod strategy: multiply every learning rate by the number of processes
     (Horovod's linear scaling rule, for a global batch that grows with the workers)."""
+    measure_comm: bool = False
+    """Time the gradient all-reduce and log `train/comm_s` per epoch (ddp only). The
+    all-reduce is made blocking to be timed, so it no longer overlaps the backward pass: use it
+    for a communication-vs-computation probe (as `dte scale` does), not for production runs."""
     signal_sync_s: float = Field(1.0, gt=0)
     """Seconds between the points where processes agree on a stop signal (SIGTERM, SIGUSR1,
     SIGINT) before checkpointing; smaller reacts sooner, each costs one small collective."""

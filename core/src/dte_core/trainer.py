@@ -278,9 +278,13 @@ class Trainer:
                 if self.optimization.scheduler_interval == "epoch":
                     for scheduler in self.optimization.schedulers.values():
                         scheduler.step()
-                self.logger.log({"train/epoch_time_s": elapsed,
-                                 "train/samples_per_s": self.steps_per_epoch * cfg.batch_size
-                                 / max(elapsed, 1e-9)}, pos.step, pos.epoch)
+                timing = {"train/epoch_time_s": elapsed,
+                          "train/samples_per_s": self.steps_per_epoch * cfg.batch_size
+                          / max(elapsed, 1e-9)}
+                comm = self.strategy.comm_seconds()
+                if comm is not None:
+                    timing["train/comm_s"] = comm
+                self.logger.log(timing, pos.step, pos.epoch)
                 val: dict[str, float] = {}
                 if self.val_data is not None and (pos.epoch + 1) % cfg.val_every == 0:
                     val = self.validate()

@@ -78,8 +78,9 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
             if checkpoint is None or not run.manifest_path.exists():
                 run.manifest_path.write_text(json.dumps(manifest, indent=2))
             run.update(status="running", strategy=strategy.name, world_size=env.world_size)
-        sinks = sinks_for(run, science.name, cfg, info, extra_tags) if env.is_global_zero \
-            else []
+        tags = {"dte.strategy": strategy.name, "dte.world_size": str(env.world_size),
+                **(extra_tags or {})}  # `dte scale --from-mlflow` groups runs by these
+        sinks = sinks_for(run, science.name, cfg, info, tags) if env.is_global_zero else []
         trainer = Trainer(science.task(cfg), cfg.train, strategy, Logger(sinks),
                           run.checkpoints, science.name, log_every=cfg.tracking.log_every,
                           callbacks=callbacks)

@@ -91,6 +91,10 @@ class Strategy(ABC):
     def barrier(self) -> None:
         """Wait until every process gets here."""
 
+    def comm_seconds(self) -> float | None:
+        """Seconds of gradient communication since the last call; None where not measured."""
+        return None
+
     def broadcast_object(self, obj: Any) -> Any:
         """Rank 0's `obj` on every process."""
         return obj

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -50,7 +51,15 @@ class DistributedDataParallel(Strategy):
         if not any(p.requires_grad for p in model.parameters()):
             return model
         ids = [self.device.index] if self.device.type == "cuda" else None
-        return DDP(model, device_ids=ids)
+        wrapped = DDP(model, device_ids=ids)
+        if self.train is not None and self.train.measure_comm:
+            self._comm = getattr(self, "_comm", None) or _CommTimer()
+            wrapped.register_comm_hook(self._comm, _timed_allreduce)
+        return wrapped
+
+    def comm_seconds(self) -> float | None:
+        timer = getattr(self, "_comm", None)
+        return None if timer is None else timer.take()
 
     def no_sync(self, models: Mapping[str, Any]):
         stack = contextlib.ExitStack()
@@ -86,3 +95,29 @@ class DistributedDataParallel(Strategy):
                 # can abort the peer at exit ("terminate called without an active exception").
                 dist.barrier()
             dist.destroy_process_group()
+
+
+class _CommTimer:
+    """Seconds spent in the blocking all-reduce of gradient buckets."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def take(self) -> float:
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds
+
+
+def _timed_allreduce(timer: _CommTimer, bucket):
+    """DDP comm hook: average one gradient bucket, blocking, and time it."""
+    import torch
+    import torch.distributed as dist
+
+    tensor = bucket.buffer()
+    start = time.perf_counter()
+    tensor.div_(dist.get_world_size())
+    dist.all_reduce(tensor)
+    timer.seconds += time.perf_counter() - start
+    done = torch.futures.Future()
+    done.set_result(tensor)
+    return done
