@@ -163,3 +163,38 @@ def test_two_worker_processes_multiworker(small_dataset, tmp_path):
     assert any("val/loss" in r for r in records(run))
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["launch_variables"]["WORLD_SIZE"] == "2"
+
+
+def test_tune_runs_keras_trials_prunes_a_hopeless_one_and_writes_the_best_config(
+        small_dataset, tmp_path):
+    import optuna
+    from dte_core import config as config_layer
+    from dte_core import sciences
+    from dte_core.hpo import study as studies
+
+    sets = tiny(small_dataset) + ["--set", "train.epochs=2"]
+    url = f"journal:{tmp_path / '.dte' / 'hpo' / 'cyc.journal'}"
+    science = sciences.load(SCIENCE)
+    cfg = config_layer.resolve(science.Config, None, [s for s in sets if s != "--set"])
+    study = studies.create_or_check("cyc", studies.open_storage(url), "minimize", "val/loss", {
+        "science": SCIENCE, "space": json.dumps(science.search_space()),
+        "base_config": json.dumps(cfg.model_dump(mode="json"))})
+    fixed = {"optim.weight_decay": 1e-6, "model.convs_per_block": 1, "model.dropout": 0.0,
+             "loss.centre_weight": 0.5}
+    for lr in (3e-3, 2e-3, 1e-4):  # the last learns nothing in one epoch: pruned after it
+        study.enqueue_trial({"optim.lr": lr, **fixed})
+    result = dte("tune", SCIENCE, "--study", "cyc", "--trials", "3", *sets, cwd=tmp_path,
+                 timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = sorted(optuna.load_study(study_name="cyc", storage=studies.open_storage(url)).trials,
+                    key=lambda t: t.number)
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    pruned = Path(trials[2].user_attrs["run_dir"])
+    assert info(pruned)["status"] == "pruned" and info(pruned)["epoch"] == 0
+    assert all(info(Path(t.user_attrs["run_dir"]))["status"] == "finished" for t in trials[:2])
+    best = tmp_path / ".dte" / "hpo" / "cyc" / "best.yaml"
+    shown = dte("config", "show", SCIENCE, "--config", str(best), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "lr: 0.00" in shown.stdout
+    refused = dte("tune", SCIENCE, "--trials", "1", "--procs", "2", *sets, cwd=tmp_path)
+    assert refused.returncode == 2 and "--workers" in refused.stderr

@@ -94,6 +94,9 @@ def run(
     if backend not in ("local", "slurm"):
         raise ConfigError(f"Unknown backend '{backend}': use --backend local or slurm.")
     sci = sciences.load(science)
+    if sci.framework == "tensorflow" and procs != 1:
+        raise ConfigError(f"--procs {procs}: trials of the TensorFlow science '{sci.name}' run "
+                          "in one process each; use --workers W for W trials in parallel.")
     direction = direction or sci.tune_direction
     if direction not in ("minimize", "maximize"):
         raise ConfigError(f"--direction {direction!r}: use minimize or maximize.")

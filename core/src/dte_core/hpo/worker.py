@@ -68,9 +68,7 @@ def work(args: argparse.Namespace) -> int:
     import optuna
     from optuna.trial import TrialState
 
-    from dte_core import strategies
     from dte_core.env import detect
-    from dte_core.worker import fit_run
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     env = detect()
@@ -83,8 +81,12 @@ def work(args: argparse.Namespace) -> int:
         seed = None if args.seed is None else args.seed + env.node_rank * 1000 + args.index
         study = studies.load(args.study, storage, studies.sampler(args.sampler, space, seed),
                              studies.pruner(args.pruner))
-    strategy = strategies.create("ddp" if env.distributed else "single", env)
-    strategy.setup()
+    keras = science is not None and science.framework == "tensorflow"
+    if keras and env.distributed:
+        raise DteError(f"Trials of the TensorFlow science '{science.name}' run in one process "
+                       "each; drop --procs/--gpus from `dte tune` and use --workers for "
+                       "parallel trials.")
+    fit_run, strategy = _fitting(keras, env)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     done = failures = 0
     try:
@@ -111,10 +113,9 @@ def work(args: argparse.Namespace) -> int:
             try:
                 if env.is_global_zero:
                     with studies.Heartbeat(args.study, number):
-                        result = fit_run(run_path, callbacks=callbacks, strategy=strategy,
-                                         extra_tags=tags)
+                        result = fit_run(run_path, callbacks=callbacks, extra_tags=tags)
                 else:
-                    result = fit_run(run_path, strategy=strategy)
+                    result = fit_run(run_path)
             except Exception as exc:
                 if env.is_global_zero:
                     if not isinstance(exc, DteError):
@@ -133,10 +134,35 @@ def work(args: argparse.Namespace) -> int:
 
                 return StopFlag.code_for(result.signal)
     finally:
-        strategy.teardown(clean=not sys.exc_info()[0])
+        if strategy is not None:
+            strategy.teardown(clean=not sys.exc_info()[0])
     if env.is_global_zero:
         print(f"[dte tune] worker {args.index}: {done} trial(s) done", file=sys.stderr)
     return 0
+
+
+def _fitting(keras: bool, env: Any) -> tuple[Any, Any]:
+    """The function that trains one trial's run, and the torch strategy that trials share."""
+    if keras:
+        from dte_core.keras.worker import fit_run as keras_fit
+
+        def fit_keras(run_path: Path, **kwargs: Any) -> Any:
+            import tensorflow as tf
+
+            try:
+                return keras_fit(run_path, **kwargs)
+            finally:
+                tf.keras.backend.clear_session()  # trials in one process must not pile up
+
+        return fit_keras, None
+    from functools import partial
+
+    from dte_core import strategies
+    from dte_core.worker import fit_run
+
+    strategy = strategies.create("ddp" if env.distributed else "single", env)
+    strategy.setup()
+    return partial(fit_run, strategy=strategy), strategy
 
 
 def _tell(study: Any, trial: Any, result: Any, pruning: Pruning) -> None:

@@ -58,8 +58,9 @@ class KerasTrainer:
 
     def __init__(self, task: KerasTask, config: TrainConfig, strategy: KerasStrategy,
                  logger: Logger, checkpoint_dir: Path | None = None, science: str = "",
-                 log_every: int = 10) -> None:
+                 log_every: int = 10, callbacks: list | None = None) -> None:
         self.task, self.cfg, self.strategy, self.logger = task, config, strategy, logger
+        self.callbacks = list(callbacks or [])  # dte_core.trainer.Callback (HPO pruning)
         self.checkpoint_dir, self.science, self.log_every = checkpoint_dir, science, log_every
         self.stop = StopFlag()
         self.best: float | None = None
@@ -248,6 +249,11 @@ class KerasTrainer:
                     self.logger.log(val, pos.step, pos.epoch)
                     metrics.update(val)
                     stop_early = self._early_stop(val)
+                    if self._callbacks_stop(val, pos.epoch):
+                        self.logger.message(f"stopped by a callback (pruned) after epoch "
+                                            f"{pos.epoch}")
+                        return FitResult("pruned", pos.step, pos.epoch, metrics,
+                                         checkpoint=self.last_checkpoint)
                 pos.epoch += 1
                 pos.batch_in_epoch = 0
                 every = cfg.checkpoint.every_epochs
@@ -266,6 +272,16 @@ class KerasTrainer:
                 break
         return FitResult("finished", pos.step, pos.epoch, metrics,
                          checkpoint=self.last_checkpoint)
+
+    def _callbacks_stop(self, val: Mapping[str, float], epoch: int) -> bool:
+        """Ask the callbacks after a validation; the chief decides and every worker follows."""
+        if not self.callbacks and self.strategy.num_workers == 1:
+            return False
+        stop = self.strategy.is_chief and any([cb.on_validation(val, epoch)
+                                               for cb in self.callbacks])
+        if self.strategy.num_workers > 1:  # only the chief's vote is non-zero
+            stop = bool(self.strategy.all_sum(np.array([float(stop)]))[0] > 0)
+        return stop
 
     def _means(self, sums: np.ndarray | None, count: int) -> dict[str, float]:
         if sums is None or not count:

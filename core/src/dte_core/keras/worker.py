@@ -19,12 +19,13 @@ from dte_core.signals import StopFlag
 from dte_core.tracking import Logger, Sink, flatten
 
 
-def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any]) -> list[Sink]:
+def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any],
+              tags: dict[str, str] | None = None) -> list[Sink]:
     """Console, JSONL and MLflow as for torch runs; TensorBoard through tf.summary."""
     from dte_core.worker import sinks_for as common_sinks
 
     tracking = cfg.tracking.model_copy(update={"tensorboard": False})
-    sinks = common_sinks(run, science, SimpleNamespace(tracking=tracking), info)
+    sinks = common_sinks(run, science, SimpleNamespace(tracking=tracking), info, tags)
     if cfg.tracking.tensorboard:
         from dte_core.keras.tensorboard import TfSummarySink
 
@@ -34,6 +35,13 @@ def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any]) 
 
 def run(run_path: Path, checkpoint: Path | None = None) -> int:
     """Train the run in `run_path` (resuming from `checkpoint`); returns the exit code."""
+    result = fit_run(run_path, checkpoint)
+    return 0 if result.signal is None else StopFlag.code_for(result.signal)
+
+
+def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | None = None,
+            extra_tags: dict[str, str] | None = None) -> Any:
+    """Train a TensorFlow run; returns the KerasTrainer's FitResult."""
     from dte_core.keras import strategies
     from dte_core.keras.task import KerasTask
     from dte_core.keras.trainer import KerasTrainer
@@ -64,9 +72,12 @@ def run(run_path: Path, checkpoint: Path | None = None) -> int:
                     manifest(info.get("command"), env, strategy), indent=2))
             run.update(status="running", strategy=strategy.name,
                        world_size=strategy.num_workers, replicas=strategy.num_replicas)
-        logger = Logger(sinks_for(run, science.name, cfg, info) if chief else [])
+        tags = {"dte.strategy": strategy.name, "dte.world_size": str(strategy.num_workers),
+                **(extra_tags or {})}
+        logger = Logger(sinks_for(run, science.name, cfg, info, tags) if chief else [])
         trainer = KerasTrainer(task, cfg.train, strategy, logger, run.checkpoints,
-                               science.name, log_every=cfg.tracking.log_every)
+                               science.name, log_every=cfg.tracking.log_every,
+                               callbacks=callbacks)
         try:
             result = trainer.fit(checkpoint, flatten(cfg.model_dump(mode="json")),
                                  [run.config_path, run.manifest_path])
@@ -78,4 +89,4 @@ def run(run_path: Path, checkpoint: Path | None = None) -> int:
             run.update(status=result.status, step=result.step, epoch=result.epoch,
                        metrics=result.metrics, error=None,
                        last_checkpoint=str(result.checkpoint) if result.checkpoint else None)
-    return 0 if result.signal is None else StopFlag.code_for(result.signal)
+    return result

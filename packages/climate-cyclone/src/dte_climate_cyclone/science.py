@@ -24,6 +24,15 @@ class ClimateCyclone(Science):
 
         return CycloneConfig
 
+    def search_space(self) -> dict[str, Any]:
+        """`dte tune climate-cyclone`'s default search: learning rate, decay, depth, dropout
+        and the weight of the centre term in the loss."""
+        return {"optim.lr": {"low": 1e-4, "high": 3e-3, "log": True},
+                "optim.weight_decay": {"low": 1e-6, "high": 1e-3, "log": True},
+                "model.convs_per_block": {"choices": [1, 2]},
+                "model.dropout": {"low": 0.0, "high": 0.5},
+                "loss.centre_weight": {"low": 0.2, "high": 2.0, "log": True}}
+
     def generate(self, config: Any, out: Path) -> dict[str, Any]:
         """Synthetic fields (zarr v3 or netCDF), IBTrACS tracks and statistics."""
         from dte_climate_cyclone.generate import generate
