@@ -51,3 +51,13 @@ def test_unprovided_verb_says_what_is_missing():
     with pytest.raises(NotSupportedError, match="cannot 'generate' yet.*dataset generator"):
         science.generate(StrictModel(), None)
     assert science.version == "0+unknown"
+
+
+@pytest.mark.parametrize("name", ["virgo-gw", "hep-3dgan", "climate-cyclone"])
+def test_every_shipped_science_has_a_valid_default_search_space(name):
+    from dte_core.hpo.space import parse
+
+    science = sciences.load(name)
+    space = parse(science.search_space(), science.Config)
+    assert len(space.params) >= 4
+    assert science.tune_direction in ("minimize", "maximize") and science.tune_metric

@@ -145,6 +145,22 @@ def test_train_stop_resume_evaluate_predict(small_dataset, tmp_path):
     assert rows and set(rows[0]) == {"ISO_TIME", "LAT", "LON", "PROB", "ROW", "COL", "WINDOWS"}
     assert all(10 <= float(r["LAT"]) <= 50 and float(r["PROB"]) > 0.3 for r in rows)
 
+    # the registry: a registered version predicts what the run predicts; SavedModel export
+    registered = dte("register", "latest", "--name", "cyclone", "--alias", "production",
+                     cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr[-3000:]
+    again = dte("predict", SCIENCE, "--model", "models:/cyclone@production", "--output",
+                "again.csv", "--threshold", "0.3", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "again.csv").read_text() == (tmp_path / "found.csv").read_text()
+    exported = dte("export", "models:/cyclone@production", "--out", "saved", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    report = json.loads(exported.stdout)
+    assert report["format"] == "savedmodel" and report["ok"] and report["max_abs_diff"] <= 1e-4
+    assert (tmp_path / "saved" / "saved_model.pb").is_file()
+    onnx = dte("export", "models:/cyclone@production", "--format", "onnx", cwd=tmp_path)
+    assert "exports savedmodel" in error_paragraph(onnx)
+
 
 @pytest.mark.slow
 @pytest.mark.distributed

@@ -1,4 +1,5 @@
-"""`dte export MODEL --format onnx|torchscript`: a portable model, checked by running it."""
+"""`dte export MODEL --format onnx|torchscript|savedmodel`: a portable model, checked by
+running it against the framework's own model on the science's input example."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def export(
     model: Annotated[str, typer.Argument(
         help="models:/NAME@ALIAS, models:/NAME/VERSION, or a run id/directory.",
         show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="onnx or torchscript (torch sciences), savedmodel (TensorFlow); "
+        "default: onnx, or savedmodel for TensorFlow.", show_default=False)] = None,
     part: Annotated[str | None, typer.Option(
         "--part", help="Which of the science's models (default: the only one).",
         show_default=False)] = None,
@@ -30,18 +33,20 @@ def export(
     runs_dir: Annotated[Path | None, typer.Option("--runs-dir", show_default=False,
                                                   help="Where run directories are.")] = None,
 ) -> None:
-    """Export one model and check it: the exported model must reproduce the torch outputs
-    on the science's input example within 1e-4 (max absolute difference)."""
+    """Export one model and check it: the exported model must reproduce the framework's
+    outputs on the science's input example within 1e-4 (max absolute difference)."""
     import numpy as np
-    import torch
     from dte_core.errors import ConfigError, DteError
 
-    if fmt not in ("onnx", "torchscript"):
-        raise ConfigError(f"--format {fmt!r}: use onnx or torchscript (TensorFlow sciences "
-                          f"export a SavedModel through their own science package).")
+    formats = {"torch": ("onnx", "torchscript"), "tensorflow": ("savedmodel",)}
+    if fmt is not None and fmt not in ("onnx", "torchscript", "savedmodel"):
+        raise ConfigError(f"--format {fmt!r}: use onnx or torchscript for torch sciences, "
+                          f"savedmodel for TensorFlow sciences.")
     sci, cfg, models, name = _load(model, runs_dir)
-    if sci.framework != "torch":
-        raise sci.not_supported("export", "a torch model (ONNX/TorchScript export)")
+    fmt = fmt or formats[sci.framework][0]
+    if fmt not in formats[sci.framework]:
+        raise ConfigError(f"--format {fmt}: {sci.name} is a {sci.framework} science; it "
+                          f"exports {' or '.join(formats[sci.framework])}.")
     if part is None:
         if len(models) != 1:
             raise ConfigError(f"This science has several models ({', '.join(models)}): choose "
@@ -53,20 +58,20 @@ def export(
     example = (sci.input_example(cfg) or {}).get(part)
     if example is None:
         raise sci.not_supported("export", f"an input example for '{part}' (input_example)")
-    args = tuple(torch.as_tensor(np.asarray(a)) for a in example)
-    net = models[part].eval()
-    with torch.no_grad():
-        expected = net(*args)
-    target = out or Path(f"{name}-{part}.{'onnx' if fmt == 'onnx' else 'pt'}")
+    arrays = tuple(np.asarray(a) for a in example)
+    suffix = {"onnx": ".onnx", "torchscript": ".pt", "savedmodel": ""}[fmt]
+    target = out or Path(f"{name}-{part}{suffix}")
+    exporter = {"onnx": _onnx, "torchscript": _torchscript, "savedmodel": _savedmodel}[fmt]
     with contextlib.redirect_stdout(sys.stderr):  # exporters chatter; stdout is the report
-        got = _onnx(net, args, target) if fmt == "onnx" else _torchscript(net, args, target)
-    diff = float(np.max(np.abs(np.asarray(got) - expected.numpy())))
+        expected, got = exporter(models[part], arrays, target)
+    diff = float(np.max(np.abs(np.asarray(got) - np.asarray(expected))))
     report = {"format": fmt, "path": str(target.resolve()), "part": part,
               "max_abs_diff": diff, "tolerance": TOLERANCE, "ok": diff <= TOLERANCE}
     print(json.dumps(report, indent=2))
     if diff > TOLERANCE:
-        raise DteError(f"The exported {fmt} model differs from the torch model by {diff:.3g} "
-                       f"(more than {TOLERANCE}) on the input example; do not use {target}.")
+        raise DteError(f"The exported {fmt} model differs from the {sci.framework} model by "
+                       f"{diff:.3g} (more than {TOLERANCE}) on the input example; do not use "
+                       f"{target}.")
 
 
 def _load(model: str, runs_dir: Path | None) -> tuple[Any, Any, dict[str, Any], str]:
@@ -83,25 +88,47 @@ def _load(model: str, runs_dir: Path | None) -> tuple[Any, Any, dict[str, Any], 
     return sci, cfg, models, found.run_id
 
 
-def _onnx(net: Any, args: tuple[Any, ...], target: Path) -> Any:
+def _torch_outputs(net: Any, arrays: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
+    import torch
+
+    args = tuple(torch.as_tensor(a) for a in arrays)
+    net.eval()
+    with torch.no_grad():
+        return args, net(*args).numpy()
+
+
+def _onnx(net: Any, arrays: tuple[Any, ...], target: Path) -> tuple[Any, Any]:
     import onnxruntime
     import torch
     from dte_core.optional import require
 
     require("onnxscript", extra="export")
+    args, expected = _torch_outputs(net, arrays)
     batch = torch.export.Dim("batch", min=1)
     torch.onnx.export(net, args, str(target), dynamo=True,
                       dynamic_shapes=tuple({0: batch} for _ in args))
     session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
-    feeds = {i.name: a.numpy() for i, a in zip(session.get_inputs(), args, strict=True)}
-    return session.run(None, feeds)[0]
+    feeds = {i.name: a for i, a in zip(session.get_inputs(), arrays, strict=True)}
+    return expected, session.run(None, feeds)[0]
 
 
-def _torchscript(net: Any, args: tuple[Any, ...], target: Path) -> Any:
+def _torchscript(net: Any, arrays: tuple[Any, ...], target: Path) -> tuple[Any, Any]:
     import torch
 
+    args, expected = _torch_outputs(net, arrays)
     traced = torch.jit.trace(net, args)
     traced.save(str(target))
     loaded = torch.jit.load(str(target))
     with torch.no_grad():
-        return loaded(*args).numpy()
+        return expected, loaded(*args).numpy()
+
+
+def _savedmodel(net: Any, arrays: tuple[Any, ...], target: Path) -> tuple[Any, Any]:
+    """A TensorFlow SavedModel with a `serve` endpoint, reloaded without Keras and run."""
+    import numpy as np
+    import tensorflow as tf
+
+    expected = net(*arrays, training=False)
+    net.export(str(target), format="tf_saved_model", verbose=False)
+    loaded = tf.saved_model.load(str(target))
+    return np.asarray(expected), loaded.serve(*[tf.constant(a) for a in arrays]).numpy()

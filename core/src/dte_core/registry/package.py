@@ -29,16 +29,13 @@ def _core_version() -> str:
 
 def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
     """Write the package of `run` at checkpoint `ckpt` into `folder`; returns its metadata."""
-    import torch
-    from safetensors.torch import save_file
-
     info = run.info()
     science = sciences.load(info["science"])
-    states = torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
-    flat = {f"{model}/{key}": tensor.detach().contiguous().clone()
-            for model, state in states["models"].items() for key, tensor in state.items()}
     folder.mkdir(parents=True, exist_ok=True)
-    save_file(flat, str(folder / WEIGHTS))
+    if science.framework == "tensorflow":
+        names = _save_keras(run, ckpt, folder / WEIGHTS)
+    else:
+        names = _save_torch(ckpt, folder / WEIGHTS)
     shutil.copy(run.config_path, folder / "config.yaml")
     if run.manifest_path.is_file():
         shutil.copy(run.manifest_path, folder / "manifest.json")
@@ -46,7 +43,7 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
     metadata = {
         "format": FORMAT, "science": science.name, "science_version": science.version,
         "distribution": science.distribution, "framework": science.framework,
-        "dte_core": _core_version(), "models": sorted(states["models"]),
+        "dte_core": _core_version(), "models": names,
         "run_id": run.run_id, "checkpoint": ckpt.name, "step": meta.get("step"),
         "metrics": info.get("metrics") or meta.get("val") or {},
     }
@@ -56,6 +53,46 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
                                      for name, arrays in example.items()}
     (folder / META).write_text(json.dumps(metadata, indent=2))
     return metadata
+
+
+def _save_torch(ckpt: Path, path: Path) -> list[str]:
+    import torch
+    from safetensors.torch import save_file
+
+    states = torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
+    flat = {f"{model}/{key}": tensor.detach().contiguous().clone()
+            for model, state in states["models"].items() for key, tensor in state.items()}
+    save_file(flat, str(path))
+    return sorted(states["models"])
+
+
+def _save_keras(run: rundir.RunDir, ckpt: Path, path: Path) -> list[str]:
+    """Keras weights in model order, keyed `model/index:variable-path` (paths may repeat)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from dte_core.keras import trained
+
+    _, _, models = trained.load(run.path, str(ckpt))
+    flat = {f"{name}/{i:05d}:{w.path}": np.ascontiguousarray(np.asarray(w))
+            for name, model in models.items() for i, w in enumerate(model.weights)}
+    save_file(flat, str(path))
+    return sorted(models)
+
+
+def _load_keras(flat: dict[str, Any], models: dict[str, Any], folder: Path) -> None:
+    for name, model in models.items():
+        saved = sorted((k, v) for k, v in flat.items() if k.startswith(name + "/"))
+        weights = model.weights
+        found = [k.split(":", 1)[1] for k, _ in saved]
+        expected = [w.path for w in weights]
+        if found != expected or any(tuple(v.shape) != tuple(w.shape)
+                                    for (_, v), w in zip(saved, weights, strict=True)):
+            raise DteError(f"The weights of '{name}' in the model package {folder} do not fit "
+                           f"the model the installed science builds from the stored config "
+                           f"({len(saved)} saved vs {len(weights)} variables): the package "
+                           "was made with another architecture.")
+        model.set_weights([v for _, v in saved])
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
@@ -91,12 +128,18 @@ def check_compatible(meta: dict[str, Any], science: Science) -> None:
 def load(folder: Path, science: Science | None = None, device: str = "cpu"
          ) -> tuple[Science, Any, dict[str, Any]]:
     """(science, config, models in eval mode) from a package folder."""
-    from safetensors.torch import load_file
-
     meta = read_meta(folder)
     science = science or sciences.load(meta["science"])
     check_compatible(meta, science)
     config = config_layer.resolve(science.Config, folder / "config.yaml")
+    if meta.get("framework") == "tensorflow":
+        from safetensors.numpy import load_file as load_numpy
+
+        models = science.task(config).configure_models()
+        _load_keras(load_numpy(str(folder / WEIGHTS)), models, folder)
+        return science, config, models
+    from safetensors.torch import load_file
+
     flat = load_file(str(folder / WEIGHTS), device=device)
     models = science.task(config).configure_models()
     for name, model in models.items():

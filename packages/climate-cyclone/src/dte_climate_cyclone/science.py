@@ -24,6 +24,17 @@ class ClimateCyclone(Science):
 
         return CycloneConfig
 
+    def input_example(self, config: Any) -> dict[str, tuple[Any, ...]]:
+        """One patch of a quiet tropical atmosphere (typical values per variable, SI units)."""
+        import numpy as np
+
+        typical = {"psl": 101000.0, "sfcWind": 8.0, "uas": 5.0, "vas": -3.0, "ta500": 268.0,
+                   "ta300": 240.0}
+        size = config.data.patch_size
+        values = [typical.get(v, 0.0) for v in config.data.variables]
+        patch = np.broadcast_to(np.asarray(values, np.float32), (1, size, size, len(values)))
+        return {"net": (np.ascontiguousarray(patch),)}
+
     def search_space(self) -> dict[str, Any]:
         """`dte tune climate-cyclone`'s default search: learning rate, decay, depth, dropout
         and the weight of the centre term in the loss."""

@@ -28,6 +28,15 @@ class Hep3DGAN(Science):
 
         return Hep3DGANConfig
 
+    def search_space(self) -> dict[str, Any]:
+        """`dte tune hep-3dgan`'s default search: the two learning rates and the weights of
+        the physics terms of the multi-loss."""
+        return {"optim.generator_lr": {"low": 1e-4, "high": 3e-3, "log": True},
+                "optim.discriminator_lr": {"low": 1e-5, "high": 1e-3, "log": True},
+                "loss.deposit": {"low": 5.0, "high": 50.0, "log": True},
+                "loss.profile": {"low": 0.5, "high": 8.0, "log": True},
+                "model.dropout": {"low": 0.0, "high": 0.4}}
+
     def generate(self, config: Any, out: Path) -> dict[str, Any]:
         """GFlash showers into `out/showers.h5` (or `.root` with --format root)."""
         from dte_hep_3dgan.generate import file_name, generate_file
