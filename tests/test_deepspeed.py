@@ -1,4 +1,4 @@
-"""The deepspeed strategy (CPU, gloo): equivalence with one process for ZeRO 0-2, exact
+"""The deepspeed strategy (CPU, gloo): equivalence with one process for ZeRO 0-3, exact
 resume through DeepSpeed's own checkpoint shards, and config errors."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def single(tmp_path_factory):
     return final_state(trained(tmp_path_factory.mktemp("single") / "run", *COMMON))
 
 
-@pytest.mark.parametrize(("stage", "accumulate"), [(0, 2), (1, 1), (2, 2)])
+@pytest.mark.parametrize(("stage", "accumulate"), [(0, 2), (1, 1), (2, 2), (3, 1)])
 def test_zero_stages_match_one_process(tmp_path, single, stage, accumulate):
     run = trained(tmp_path / "ds", "--strategy", "deepspeed", "--procs", "2", *COMMON,
                   "--set", f"train.deepspeed.zero_stage={stage}",
@@ -36,8 +36,10 @@ def test_zero_stages_match_one_process(tmp_path, single, stage, accumulate):
         assert torch.allclose(tensor, ds["models"]["net"][name], atol=1e-5), name
 
 
-def test_zero2_sigterm_then_resume_is_bit_identical(tmp_path):
-    args = ("--procs", "2", "--strategy", "deepspeed", "--set", "train.deepspeed.zero_stage=2")
+@pytest.mark.parametrize("stage", [2, 3])
+def test_zero_sigterm_then_resume_is_bit_identical(tmp_path, stage):
+    args = ("--procs", "2", "--strategy", "deepspeed", "--set",
+            f"train.deepspeed.zero_stage={stage}")
     ref = trained(tmp_path / "ref", *EXACT, *args)
     (tmp_path / "cut").mkdir()
     run = interrupted_then_resumed(tmp_path / "cut", args)
