@@ -59,9 +59,9 @@ def relative(rows: list[dict[str, Any]]) -> None:
 
 def from_mlflow(science: str, experiment: str | None, tracking_uri: str) -> list[dict[str, Any]]:
     """The newest finished run per (strategy, world size) of the science's experiment."""
-    from mlflow.tracking import MlflowClient
+    from dte_core.optional import require
 
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = require("mlflow.tracking", extra="mlflow").MlflowClient(tracking_uri=tracking_uri)
     name = experiment or science
     found = client.get_experiment_by_name(name)
     if found is None:
