@@ -116,23 +116,30 @@ def save(root: Path, strategy: Strategy, position: Position, states: dict[str, A
     strategy.save_states(tmp, states)
     strategy.barrier()
     if strategy.is_global_zero:
-        files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
-        meta = {"format": FORMAT_VERSION, **asdict(position), "world_size": strategy.world_size,
-                "strategy": strategy.name, **info,
-                "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": sha256(tmp / f)}
-                          for f in files}}
-        _write_json(tmp / META, meta)
-        _fsync_dir(tmp)
-        os.rename(tmp, final)
-        if best:
-            _write_json(root / BEST, {"checkpoint": final.name, "val": info.get("val", {})})
-        _fsync_dir(root)
-        keep = best_checkpoint(root)
-        for old in complete(root)[:-keep_last]:
-            if old != keep:
-                shutil.rmtree(old, ignore_errors=True)
+        publish(tmp, final, {"format": FORMAT_VERSION, **asdict(position),
+                             "world_size": strategy.world_size, "strategy": strategy.name,
+                             **info}, best, keep_last)
     strategy.barrier()
     return final
+
+
+def publish(tmp: Path, final: Path, meta: dict[str, Any], best: bool, keep_last: int) -> None:
+    """Seal a fully written checkpoint folder: meta.json with every file's sha256, an atomic
+    rename to its final name, the best marker, and the pruning of older checkpoints."""
+    root = final.parent
+    files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+    meta = {**meta, "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": sha256(tmp / f)}
+                              for f in files}}
+    _write_json(tmp / META, meta)
+    _fsync_dir(tmp)
+    os.rename(tmp, final)
+    if best:
+        _write_json(root / BEST, {"checkpoint": final.name, "val": meta.get("val", {})})
+    _fsync_dir(root)
+    keep = best_checkpoint(root)
+    for old in complete(root)[:-keep_last]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def read_meta(directory: Path) -> dict[str, Any]:
@@ -143,8 +150,11 @@ def read_meta(directory: Path) -> dict[str, Any]:
         raise CheckpointError(f"Checkpoint '{directory}' has no readable {META} ({exc}).") from None
 
 
-def verify(directory: Path, previous: Path | None = None) -> dict[str, Any]:
-    """Check every file against meta.json; a mismatch names the file and the previous good one."""
+def verify(directory: Path) -> dict[str, Any]:
+    """Check every file against meta.json; a mismatch names the file and the previous
+    complete checkpoint of the same run to fall back to."""
+    earlier = [p for p in complete(directory.parent) if p.name < directory.name]
+    previous = earlier[-1] if earlier else None
     meta = read_meta(directory)
     for name, expected in meta.get("files", {}).items():
         path = directory / name
@@ -175,6 +185,17 @@ def best_checkpoint(root: Path) -> Path | None:
     return path if (path / META).is_file() else None
 
 
+def select_of_run(run: Any, which: str | None) -> Path:
+    """`select` in a run's checkpoints; a run without any is an error naming the fix."""
+    found = select(run.checkpoints, which)
+    if found is None:
+        science = run.info().get("science", "SCIENCE")
+        raise DteError(f"Run '{run.run_id}' has no complete checkpoint (looked in "
+                       f"{run.checkpoints}); train it first (dte train {science}) or pick "
+                       f"another run.")
+    return found
+
+
 def select(root: Path, which: str | None) -> Path | None:
     """A checkpoint by `last` (default), `best` or a folder path/name."""
     if which in (None, "last", "latest"):
@@ -199,8 +220,7 @@ def load(directory: Path, strategy: Strategy) -> tuple[dict[str, Any], dict[str,
     """Verify and read a checkpoint: (meta, states); restores this rank's random state."""
     import torch
 
-    earlier = [p for p in complete(directory.parent) if p.name < directory.name]
-    meta = verify(directory, earlier[-1] if earlier else None)
+    meta = verify(directory)
     try:
         states = strategy.load_states(directory)
         rng_file = directory / f"rng-rank{strategy.rank}.pt"

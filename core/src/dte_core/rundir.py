@@ -149,12 +149,23 @@ def _find_upwards(name: str) -> Path | None:
 
 def manifest(command: list[str] | None = None,
              cluster: cluster_env.ClusterEnv | None = None) -> dict[str, Any]:
-    """Provenance of this process: code, environment, hardware and launch."""
+    """Provenance of this torch process: code, environment, hardware and launch."""
     import torch
 
+    cuda = torch.cuda.is_available()
+    return provenance({
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if cuda else None,
+        "devices": ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+                    if cuda else [platform.processor() or platform.machine()]),
+    }, command, cluster)
+
+
+def provenance(engine: dict[str, Any], command: list[str] | None = None,
+               cluster: cluster_env.ClusterEnv | None = None) -> dict[str, Any]:
+    """The manifest around `engine` (framework versions and devices): code, host, launch."""
     lock = _find_upwards("uv.lock")
     commit = _git("rev-parse", "HEAD")
-    cuda = torch.cuda.is_available()
     return {
         "created": _now(),
         "command": shlex.join(command or sys.argv),
@@ -162,10 +173,7 @@ def manifest(command: list[str] | None = None,
                 "dirty": bool(_git("status", "--porcelain")) if commit else None},
         "uv_lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest() if lock else None,
         "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda if cuda else None,
-        "devices": ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-                    if cuda else [platform.processor() or platform.machine()]),
+        **engine,
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "cluster": (cluster or cluster_env.detect()).as_dict(),

@@ -24,12 +24,8 @@ def load(run_path: Path, which: str | None = None, device: str = "cpu"
     import torch
 
     config = config_layer.resolve(science.Config, run.config_path)
-    ckpt = checkpoint.select(run.checkpoints, which)
-    if ckpt is None:
-        raise DteError(f"Run '{run.run_id}' has no complete checkpoint in {run.checkpoints}; "
-                       f"train it first (dte train {science.name}).")
-    earlier = [p for p in checkpoint.complete(ckpt.parent) if p.name < ckpt.name]
-    checkpoint.verify(ckpt, earlier[-1] if earlier else None)
+    ckpt = checkpoint.select_of_run(run, which)
+    checkpoint.verify(ckpt)
     states = torch.load(ckpt / "state.pt", map_location=device, weights_only=True)
     task = science.task(config)
     models = task.configure_models()

@@ -19,6 +19,7 @@ from dte_core.seeding import derive, seed_everything
 from dte_core.signals import StopFlag
 from dte_core.step import StepContext
 from dte_core.tracking import Logger
+from dte_core.watch import ValidationWatch
 
 if TYPE_CHECKING:
     import torch
@@ -91,9 +92,7 @@ class Trainer:
         self.checkpoint_dir = checkpoint_dir
         self.science = science
         self.stop = StopFlag()
-        self.best: float | None = None
-        self.best_checkpoint_value: float | None = None
-        self.bad_validations = 0
+        self.watch = ValidationWatch(config)
         self.last_checkpoint: Path | None = None
         self._next_sync, self._sync_step, self._sync_clock = 1, 0, time.perf_counter()
 
@@ -156,8 +155,7 @@ class Trainer:
             "optimizers": {k: o.state_dict() for k, o in opt.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in opt.schedulers.items()},
             "scaler": self.precision.state_dict(),
-            "trainer": {"best": self.best, "bad_validations": self.bad_validations,
-                        "best_checkpoint_value": self.best_checkpoint_value},
+            "trainer": self.watch.state(),
         }
 
     def _load_states(self, states: dict[str, Any]) -> None:
@@ -172,16 +170,14 @@ class Trainer:
         for name, scheduler in opt.schedulers.items():
             scheduler.load_state_dict(states["schedulers"][name])
         self.precision.load_state_dict(states.get("scaler", {}))
-        trainer = states.get("trainer", {})
-        self.best, self.bad_validations = trainer.get("best"), trainer.get("bad_validations", 0)
-        self.best_checkpoint_value = trainer.get("best_checkpoint_value")
+        self.watch.load(states.get("trainer", {}))
 
     def save_checkpoint(self, position: checkpoint.Position,
                         val: Mapping[str, float] | None = None) -> Path | None:
         if self.checkpoint_dir is None:
             return None
         info: dict[str, Any] = {"science": self.science, "seed": self.cfg.seed}
-        best = self._best_so_far(val)
+        best = self.watch.best_so_far(val)
         if val:
             info["val"] = dict(val)
         path = checkpoint.save(self.checkpoint_dir, self.strategy, position, self._states(),
@@ -290,15 +286,13 @@ class Trainer:
                     val = self.validate()
                     self.logger.log(val, pos.step, pos.epoch)
                     metrics.update(val)
-                    stop_early = self._early_stop(val)
+                    stop_early = self.watch.should_stop(val)
                     if self._callbacks_stop(val, pos.epoch):
                         return self._ended("pruned", pos, metrics)
                 pos.epoch += 1
                 pos.batch_in_epoch = 0
-                every = cfg.checkpoint.every_epochs
-                monitored = bool(val) and cfg.checkpoint.best_monitor is not None
-                if (every and pos.epoch % every == 0) or stop_early or monitored or \
-                        pos.step >= self.total_steps:
+                if self.watch.checkpoint_due(pos.epoch, val, stop_early,
+                                             pos.step >= self.total_steps):
                     self.save_checkpoint(pos, val)
             elif pos.step >= self.total_steps:
                 self.save_checkpoint(pos)
@@ -306,8 +300,7 @@ class Trainer:
             if agreed:
                 return self._stopped(pos, agreed)
             if stop_early:
-                self.logger.message(f"early stopping: {cfg.early_stopping.monitor} has not "
-                                    f"improved for {self.bad_validations} validations")
+                self.logger.message(self.watch.stop_message())
                 break
         return FitResult("finished", pos.step, pos.epoch, metrics,
                          checkpoint=self.last_checkpoint)
@@ -398,42 +391,6 @@ class Trainer:
         for model in models.values():
             model.train(train)
         self.task.models = dict(models)
-
-    def _best_so_far(self, val: Mapping[str, float] | None) -> bool:
-        """Whether `val` beats every earlier validation on train.checkpoint.best_monitor."""
-        ck = self.cfg.checkpoint
-        if not val or ck.best_monitor is None:
-            return False
-        key = ck.best_monitor if ck.best_monitor in val else f"val/{ck.best_monitor}"
-        if key not in val:
-            raise DteError(f"train.checkpoint.best_monitor='{ck.best_monitor}' is not a "
-                           f"validation metric of this task; it reports: "
-                           f"{', '.join(sorted(val))}.")
-        value = val[key]
-        if self.best_checkpoint_value is None or (
-                value < self.best_checkpoint_value if ck.best_mode == "min"
-                else value > self.best_checkpoint_value):
-            self.best_checkpoint_value = value
-            return True
-        return False
-
-    def _early_stop(self, val: Mapping[str, float]) -> bool:
-        es = self.cfg.early_stopping
-        if es.monitor is None:
-            return False
-        key = es.monitor if es.monitor in val else f"val/{es.monitor}"
-        if key not in val:
-            raise DteError(f"train.early_stopping.monitor='{es.monitor}' is not a validation "
-                           f"metric of this task; it reports: {', '.join(sorted(val))}.")
-        value = val[key]
-        better = (self.best is None or
-                  (value < self.best - es.min_delta if es.mode == "min"
-                   else value > self.best + es.min_delta))
-        if better:
-            self.best, self.bad_validations = value, 0
-            return False
-        self.bad_validations += 1
-        return self.bad_validations >= es.patience
 
     def _agree_on_stop(self, step: int, now: bool = False) -> int:
         """The stop signal every rank agrees on (0: go on).

@@ -130,8 +130,7 @@ def train(
         if ckpt is None:
             raise ConfigError(f"Run '{run.run_id}' has no complete checkpoint to resume from "
                               f"(looked in {run.checkpoints}). Start a new run instead.")
-        earlier = checkpoint.complete(run.checkpoints)[:-1]
-        checkpoint.verify(ckpt, earlier[-1] if earlier else None)
+        checkpoint.verify(ckpt)
     else:
         cfg = config_layer.resolve(sci.Config, config, overrides)
     strategies.check_name(cfg.train.strategy)

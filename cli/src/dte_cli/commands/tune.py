@@ -153,7 +153,7 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
     """Start the workers here, show progress, wait; Ctrl-C stops them."""
     from dte_core.errors import DteError
     from dte_core.hpo import study as studies
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from dte_core.progress import bar
 
     from dte_cli.console import err
 
@@ -169,9 +169,7 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
                            logs / f"worker-{index}.log"))
     storage = studies.open_storage(url)
     opened = studies.load(name, storage)
-    progress = Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[detail]}"), console=err(),
-                        disable=not sys.stderr.isatty())
+    progress = bar(f"[bold]{name}", fields=("detail",), console=err())
     try:
         with progress:
             bar = progress.add_task("trials", total=target, detail="")

@@ -12,7 +12,6 @@ wait at a barrier, so no process leaves (or exits 75) before the checkpoint exis
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -22,17 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dte_core.checkpoint import (
-    BEST,
     FORMAT_VERSION,
-    META,
     CheckpointError,
     Position,
-    _fsync_dir,
     _write_json,
-    best_checkpoint,
-    complete,
     name_for,
-    sha256,
+    publish,
     verify,
 )
 
@@ -67,30 +61,17 @@ def save(root: Path, strategy: KerasStrategy, position: Position, models: Mappin
             with (tmp / optimizer_file(name)).open("wb") as handle:
                 np.savez(handle, **arrays)
         _write_json(tmp / TRAINER, trainer)
-        files = sorted(p.name for p in tmp.iterdir())
-        meta = {"format": FORMAT_VERSION, "framework": "tensorflow", **asdict(position),
-                "world_size": strategy.num_workers, "replicas": strategy.num_replicas,
-                "strategy": strategy.name, **info,
-                "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": sha256(tmp / f)}
-                          for f in files}}
-        _write_json(tmp / META, meta)
-        _fsync_dir(tmp)
-        os.rename(tmp, final)
-        if best:
-            _write_json(root / BEST, {"checkpoint": final.name, "val": info.get("val", {})})
-        _fsync_dir(root)
-        keep = best_checkpoint(root)
-        for old in complete(root)[:-keep_last]:
-            if old != keep:
-                shutil.rmtree(old, ignore_errors=True)
+        publish(tmp, final, {"format": FORMAT_VERSION, "framework": "tensorflow",
+                             **asdict(position), "world_size": strategy.num_workers,
+                             "replicas": strategy.num_replicas, "strategy": strategy.name,
+                             **info}, best, keep_last)
     strategy.barrier()
     return final
 
 
 def check(directory: Path) -> dict[str, Any]:
     """Verify every file against meta.json (naming the previous good checkpoint if one is bad)."""
-    earlier = [p for p in complete(directory.parent) if p.name < directory.name]
-    meta = verify(directory, earlier[-1] if earlier else None)
+    meta = verify(directory)
     if meta.get("framework") != "tensorflow":
         raise CheckpointError(f"Checkpoint '{directory}' was not written by the TensorFlow path "
                               f"(framework: {meta.get('framework', 'torch')}); it cannot be "

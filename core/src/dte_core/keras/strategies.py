@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,6 +21,7 @@ from dte_core.errors import ConfigError
 from dte_core.keras.cluster import tf_config
 from dte_core.keras.runtime import tensorflow
 from dte_core.strategies import register
+from dte_core.strategies.base import Lifecycle
 
 TENSORFLOW = ("tf-single", "mirrored", "multiworker")
 ALIASES = {"single": "tf-single"}
@@ -56,7 +56,7 @@ def create(name: str, env: ClusterEnv) -> KerasStrategy:
     return STRATEGIES[resolve_name(name, env)](env)  # type: ignore[return-value]
 
 
-class KerasStrategy(ABC):
+class KerasStrategy(Lifecycle):
     """A tf.distribute strategy plus what the trainer asks of it (ranks, sums, barriers)."""
 
     name: ClassVar[str]
@@ -101,18 +101,6 @@ class KerasStrategy(ABC):
                 f"{self.env.rank} of {self.env.world_size}. Use --strategy multiworker (or auto) "
                 f"with several processes.")
 
-    def teardown(self, clean: bool = True) -> None:
-        """Nothing to leave: TensorFlow's servers end with the process."""
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[KerasStrategy]:
-        self.setup()
-        try:
-            yield self
-        except BaseException:
-            self.teardown(clean=False)
-            raise
-        self.teardown(clean=True)
 
     # ---- layout --------------------------------------------------------------------------
     @property

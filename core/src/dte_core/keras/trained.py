@@ -7,7 +7,6 @@ from typing import Any
 
 from dte_core import checkpoint, rundir, sciences
 from dte_core import config as config_layer
-from dte_core.errors import DteError
 from dte_core.keras import checkpoint as keras_checkpoint
 from dte_core.science import Science
 
@@ -17,10 +16,7 @@ def load(run_path: Path, which: str | None = None) -> tuple[Science, Any, dict[s
     run = rundir.RunDir(run_path)
     science = sciences.load(run.info().get("science", ""))
     config = config_layer.resolve(science.Config, run.config_path)
-    ckpt = checkpoint.select(run.checkpoints, which)
-    if ckpt is None:
-        raise DteError(f"Run '{run.run_id}' has no complete checkpoint in {run.checkpoints}; "
-                       f"train it first (dte train {science.name}).")
+    ckpt = checkpoint.select_of_run(run, which)
     keras_checkpoint.check(ckpt)
     from dte_core.keras.runtime import keras
 

@@ -28,6 +28,7 @@ from dte_core.keras.task import KerasTask, StepContext
 from dte_core.seeding import derive
 from dte_core.signals import StopFlag
 from dte_core.tracking import Logger
+from dte_core.watch import ValidationWatch
 
 if TYPE_CHECKING:
     from dte_core.keras.strategies import KerasStrategy
@@ -63,9 +64,7 @@ class KerasTrainer:
         self.callbacks = list(callbacks or [])  # dte_core.trainer.Callback (HPO pruning)
         self.checkpoint_dir, self.science, self.log_every = checkpoint_dir, science, log_every
         self.stop = StopFlag()
-        self.best: float | None = None
-        self.best_checkpoint_value: float | None = None
-        self.bad_validations = 0
+        self.watch = ValidationWatch(config)
         self.last_checkpoint: Path | None = None
 
     # ---- setup -------------------------------------------------------------------------
@@ -140,11 +139,10 @@ class KerasTrainer:
         if self.checkpoint_dir is None:
             return None
         info: dict[str, Any] = {"science": self.science, "seed": self.cfg.seed}
-        best = self._best_so_far(val)
+        best = self.watch.best_so_far(val)
         if val:
             info["val"] = dict(val)
-        trainer = {"best": self.best, "bad_validations": self.bad_validations,
-                   "best_checkpoint_value": self.best_checkpoint_value}
+        trainer = self.watch.state()
         path = keras_checkpoint.save(self.checkpoint_dir, self.strategy, position,
                                      self.task.models, self.task.optimizers, trainer, info,
                                      self.cfg.checkpoint.keep_last, best=best)
@@ -157,9 +155,7 @@ class KerasTrainer:
         with self.strategy.scope():
             keras_checkpoint.load_models(directory, self.task.models)
             keras_checkpoint.load_optimizers(directory, self.task.optimizers)
-        state = keras_checkpoint.load_trainer(directory)
-        self.best, self.bad_validations = state.get("best"), state.get("bad_validations", 0)
-        self.best_checkpoint_value = state.get("best_checkpoint_value")
+        self.watch.load(keras_checkpoint.load_trainer(directory))
         if meta.get("replicas") != self.strategy.num_replicas:
             self.logger.message(
                 f"resuming a checkpoint of {meta.get('replicas')} replica(s) on "
@@ -248,7 +244,7 @@ class KerasTrainer:
                     val = self.validate()
                     self.logger.log(val, pos.step, pos.epoch)
                     metrics.update(val)
-                    stop_early = self._early_stop(val)
+                    stop_early = self.watch.should_stop(val)
                     if self._callbacks_stop(val, pos.epoch):
                         self.logger.message(f"stopped by a callback (pruned) after epoch "
                                             f"{pos.epoch}")
@@ -256,10 +252,8 @@ class KerasTrainer:
                                          checkpoint=self.last_checkpoint)
                 pos.epoch += 1
                 pos.batch_in_epoch = 0
-                every = cfg.checkpoint.every_epochs
-                monitored = bool(val) and cfg.checkpoint.best_monitor is not None
-                if (every and pos.epoch % every == 0) or stop_early or monitored or \
-                        pos.step >= self.total_steps:
+                if self.watch.checkpoint_due(pos.epoch, val, stop_early,
+                                             pos.step >= self.total_steps):
                     self.save_checkpoint(pos, val)
             elif pos.step >= self.total_steps:
                 self.save_checkpoint(pos)
@@ -267,8 +261,7 @@ class KerasTrainer:
             if agreed:
                 return self._stopped(pos, agreed)
             if stop_early:
-                self.logger.message(f"early stopping: {cfg.early_stopping.monitor} has not "
-                                    f"improved for {self.bad_validations} validations")
+                self.logger.message(self.watch.stop_message())
                 break
         return FitResult("finished", pos.step, pos.epoch, metrics,
                          checkpoint=self.last_checkpoint)
@@ -309,41 +302,6 @@ class KerasTrainer:
         means = dict(zip(keys, (packed[:-1] / max(packed[-1], 1.0)).tolist(), strict=True))
         means.update(self.task.validation_summary(means))
         return {f"val/{k}": float(v) for k, v in means.items()}
-
-    def _best_so_far(self, val: Mapping[str, float] | None) -> bool:
-        ck = self.cfg.checkpoint
-        if not val or ck.best_monitor is None:
-            return False
-        key = ck.best_monitor if ck.best_monitor in val else f"val/{ck.best_monitor}"
-        if key not in val:
-            raise DteError(f"train.checkpoint.best_monitor='{ck.best_monitor}' is not a "
-                           f"validation metric of this task; it reports: "
-                           f"{', '.join(sorted(val))}.")
-        value = val[key]
-        if self.best_checkpoint_value is None or (
-                value < self.best_checkpoint_value if ck.best_mode == "min"
-                else value > self.best_checkpoint_value):
-            self.best_checkpoint_value = value
-            return True
-        return False
-
-    def _early_stop(self, val: Mapping[str, float]) -> bool:
-        es = self.cfg.early_stopping
-        if es.monitor is None:
-            return False
-        key = es.monitor if es.monitor in val else f"val/{es.monitor}"
-        if key not in val:
-            raise DteError(f"train.early_stopping.monitor='{es.monitor}' is not a validation "
-                           f"metric of this task; it reports: {', '.join(sorted(val))}.")
-        value = val[key]
-        better = (self.best is None or
-                  (value < self.best - es.min_delta if es.mode == "min"
-                   else value > self.best + es.min_delta))
-        if better:
-            self.best, self.bad_validations = value, 0
-            return False
-        self.bad_validations += 1
-        return self.bad_validations >= es.patience
 
     def _stopped(self, pos: Position, signum: int) -> FitResult:
         path = self.save_checkpoint(pos)

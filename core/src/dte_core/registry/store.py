@@ -23,12 +23,8 @@ def register(run: rundir.RunDir, name: str, aliases: list[str], tags: dict[str, 
              description: str | None, which: str | None, tracking_uri: str | None = None
              ) -> dict[str, Any]:
     """Package the run's checkpoint, log it to the run's MLflow run, create a model version."""
-    ckpt = checkpoint.select(run.checkpoints, which)
-    if ckpt is None:
-        raise DteError(f"Run '{run.run_id}' has no complete checkpoint to register (looked in "
-                       f"{run.checkpoints}); train it first or pick another run.")
-    earlier = [p for p in checkpoint.complete(run.checkpoints) if p.name < ckpt.name]
-    checkpoint.verify(ckpt, earlier[-1] if earlier else None)
+    ckpt = checkpoint.select_of_run(run, which)
+    checkpoint.verify(ckpt)
     mlf, uri = _client(tracking_uri)
     info = run.info()
     state = read_state(run.path)

@@ -17,7 +17,29 @@ if TYPE_CHECKING:
     from dte_core.task import Optimization
 
 
-class Strategy(ABC):
+class Lifecycle(ABC):
+    """setup() before training, teardown() after, shared by torch and Keras strategies."""
+
+    @abstractmethod
+    def setup(self) -> None:
+        """Join the process group (if any) and choose the devices."""
+
+    def teardown(self, clean: bool = True) -> None:
+        """Leave the process group (`clean`: every rank got here without an error)."""
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Any]:
+        """setup() ... teardown(), even on errors."""
+        self.setup()
+        try:
+            yield self
+        except BaseException:
+            self.teardown(clean=False)
+            raise
+        self.teardown(clean=True)
+
+
+class Strategy(Lifecycle):
     """One engine of distribution; the Trainer talks only to this interface."""
 
     name: ClassVar[str]
@@ -116,16 +138,3 @@ class Strategy(ABC):
 
         return torch.load(directory / "state.pt", map_location=self.device, weights_only=True)
 
-    def teardown(self, clean: bool = True) -> None:
-        """Leave the process group (`clean`: every rank got here without an error)."""
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Strategy]:
-        """setup() ... teardown(), even on errors."""
-        self.setup()
-        try:
-            yield self
-        except BaseException:
-            self.teardown(clean=False)
-            raise
-        self.teardown(clean=True)

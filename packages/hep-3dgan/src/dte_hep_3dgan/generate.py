@@ -82,18 +82,9 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda n: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from dte_core.progress import bar
 
-        self.bar = Progress(TextColumn("generating showers"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=Console(stderr=True),
-                            transient=True)
+        self.bar = bar("generating showers", transient=True)
         self.bar.__enter__()
         task = self.bar.add_task("showers", total=self.total)
         return lambda n: self.bar.advance(task, n)

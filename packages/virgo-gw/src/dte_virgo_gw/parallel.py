@@ -56,22 +56,10 @@ def ordered_map(fn: Callable[[int], Any], count: int, workers: int,
 
 
 def with_progress(results: Iterable[Any], total: int, description: str) -> Iterator[Any]:
-    """Yield `results`, advancing a rich progress bar on stderr."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    """Yield `results`, advancing a progress bar on stderr."""
+    from dte_core.progress import bar
 
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False,
-                  disable=not console.is_terminal) as progress:
+    with bar("{task.description}") as progress:
         task = progress.add_task(description, total=total)
         for result in results:
             progress.advance(task)
