@@ -60,14 +60,15 @@ def plain_torch(epochs: int) -> list[float]:
 def dte_trainer(epochs: int, project: Path) -> list[float]:
     """The same training through dte's Trainer with the default sinks; epoch seconds."""
     os.environ["DTE_PROJECT_DIR"] = str(project)
+    from dte_core import engine as engines
     from dte_core import paths, rundir
     from dte_core.env import detect
     from dte_core.schemas import StrictModel, TrackingConfig, TrainConfig
     from dte_core.strategies import create
-    from dte_core.task import Optimization, Task
+    from dte_core.torch.task import Optimization, Task
+    from dte_core.torch.trainer import Trainer
     from dte_core.tracking import Logger
     from dte_core.tracking.jsonl import read
-    from dte_core.trainer import Trainer
     from dte_core.worker import sinks_for
 
     class BenchTask(Task):
@@ -94,7 +95,7 @@ def dte_trainer(epochs: int, project: Path) -> list[float]:
                         tracking_uri=paths.tracking_uri())
     strategy = create("single", detect())
     with strategy.running():
-        logger = Logger(sinks_for(run, "bench", cfg, run.info()))
+        logger = Logger(sinks_for(run, "bench", cfg, run.info(), engines.get("torch")))
         Trainer(BenchTask(cfg), cfg.train, strategy, logger, None, "bench").fit()
     return [r["train/epoch_time_s"] for r in read(run.metrics_path) if "train/epoch_time_s" in r]
 

@@ -130,8 +130,8 @@ def test_missing_engine_names_the_build_step():
 
 def test_learning_rate_scaling_is_opt_in_and_reaches_the_schedulers():
     from dte_core.schemas import TrainConfig
-    from dte_core.strategies.horovod import scale_learning_rates
-    from dte_core.task import Optimization
+    from dte_core.torch.strategies.horovod import scale_learning_rates
+    from dte_core.torch.task import Optimization
 
     assert TrainConfig().horovod_scale_lr is False  # never scaled unless asked for
     model = torch.nn.Linear(2, 1)

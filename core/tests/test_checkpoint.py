@@ -10,6 +10,7 @@ import torch
 from dte_core import checkpoint
 from dte_core.env import ClusterEnv
 from dte_core.strategies import create
+from dte_core.torch import checkpoint as torch_checkpoint
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def strategy():
 
 def save(root, strategy, step, keep_last=2):
     states = {"models": {"net": {"w": torch.full((3,), float(step))}}}
-    return checkpoint.save(root, strategy, checkpoint.Position(step, 0, step), states,
+    return torch_checkpoint.save(root, strategy, checkpoint.Position(step, 0, step), states,
                            {"science": "toy"}, keep_last)
 
 
@@ -45,7 +46,7 @@ def test_load_round_trips_state_and_random_streams(tmp_path, strategy):
     path = save(tmp_path, strategy, 5)
     expected = (random.random(), np.random.rand(), torch.rand(1).item())
     random.seed(9), np.random.seed(9), torch.manual_seed(9)
-    meta, states = checkpoint.load(path, strategy)
+    meta, states = torch_checkpoint.load(path, strategy)
     assert meta["step"] == 5 and torch.equal(states["models"]["net"]["w"], torch.full((3,), 5.0))
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
 
@@ -55,5 +56,5 @@ def test_corrupt_file_names_itself_and_the_previous_checkpoint(tmp_path, strateg
     newest = save(tmp_path, strategy, 2)
     (newest / "rng-rank0.pt").write_bytes(b"garbage")
     with pytest.raises(checkpoint.CheckpointError) as err:
-        checkpoint.load(newest, strategy)
+        torch_checkpoint.load(newest, strategy)
     assert "rng-rank0.pt" in str(err.value) and "step-00000001" in str(err.value)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 from dte_core.errors import ConfigError
-from dte_core.precision import Precision
+from dte_core.torch.precision import Precision
 
 
 def test_fp16_on_cpu_names_the_alternatives():

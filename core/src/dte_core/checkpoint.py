@@ -1,11 +1,10 @@
-"""Checkpoint directories: written atomically with a manifest, verified on load, last K kept.
+"""Checkpoint folders of every engine: sealed atomically with a manifest, verified on load,
+selected (last, best, by name), the last K kept. Readable without torch or TensorFlow.
 
-Layout of one checkpoint, `checkpoints/step-00000120/`:
-  meta.json         step, epoch, position in the epoch, seed, sizes and sha256 of every file
-  state.pt          models, optimizers, schedulers, grad scaler (written by the strategy)
-  rng-rank{R}.pt    python, numpy, torch and CUDA random states of rank R
-The directory is assembled under a temporary name and renamed when complete, so a directory
-with the final name is always whole; `meta.json` is readable without torch.
+One checkpoint, `checkpoints/step-00000120/`, holds `meta.json` (step, epoch, position in the
+epoch, seed, sizes and sha256 of every file) beside what the engine wrote (dte_core.torch.
+checkpoint, dte_core.keras.checkpoint). The folder is assembled under a temporary name and
+renamed when complete, so a folder with the final name is always whole.
 """
 
 from __future__ import annotations
@@ -13,18 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import Any
 
 from dte_core.errors import DteError
-
-if TYPE_CHECKING:
-    from dte_core.strategies.base import Strategy
 
 PREFIX = "step-"
 META = "meta.json"
@@ -66,63 +59,6 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def rng_state() -> dict[str, Any]:
-    """Every random state of this process, as tensors and plain data (weights_only-safe)."""
-    import torch
-
-    version, mt, gauss = random.getstate()
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": {"version": version, "state": list(mt), "gauss": gauss},
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos,
-                  "has_gauss": has_gauss, "cached": cached},
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what `rng_state` captured."""
-    import torch
-
-    py = state["python"]
-    random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
-    npy = state["numpy"]
-    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"],
-                         npy["has_gauss"], npy["cached"]))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save(root: Path, strategy: Strategy, position: Position, states: dict[str, Any],
-         info: dict[str, Any], keep_last: int, best: bool = False) -> Path:
-    """Write a checkpoint collectively (every rank calls this); returns its directory."""
-    import torch
-
-    final = root / name_for(position.step)
-    tmp = root / f".tmp-{final.name}"
-    if strategy.is_global_zero:
-        root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-    strategy.barrier()
-    if final.exists():  # already written at this step (an epoch end that is also a signal stop)
-        strategy.barrier()
-        return final
-    torch.save(rng_state(), tmp / f"rng-rank{strategy.rank}.pt")
-    strategy.save_states(tmp, states)
-    strategy.barrier()
-    if strategy.is_global_zero:
-        publish(tmp, final, {"format": FORMAT_VERSION, **asdict(position),
-                             "world_size": strategy.world_size, "strategy": strategy.name,
-                             **info}, best, keep_last)
-    strategy.barrier()
-    return final
-
-
 def publish(tmp: Path, final: Path, meta: dict[str, Any], best: bool, keep_last: int) -> None:
     """Seal a fully written checkpoint folder: meta.json with every file's sha256, an atomic
     rename to its final name, the best marker, and the pruning of older checkpoints."""
@@ -130,12 +66,12 @@ def publish(tmp: Path, final: Path, meta: dict[str, Any], best: bool, keep_last:
     files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
     meta = {**meta, "files": {f: {"bytes": (tmp / f).stat().st_size, "sha256": sha256(tmp / f)}
                               for f in files}}
-    _write_json(tmp / META, meta)
-    _fsync_dir(tmp)
+    write_json(tmp / META, meta)
+    fsync_dir(tmp)
     os.rename(tmp, final)
     if best:
-        _write_json(root / BEST, {"checkpoint": final.name, "val": meta.get("val", {})})
-    _fsync_dir(root)
+        write_json(root / BEST, {"checkpoint": final.name, "val": meta.get("val", {})})
+    fsync_dir(root)
     keep = best_checkpoint(root)
     for old in complete(root)[:-keep_last]:
         if old != keep:
@@ -216,30 +152,14 @@ def latest(root: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def load(directory: Path, strategy: Strategy) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify and read a checkpoint: (meta, states); restores this rank's random state."""
-    import torch
-
-    meta = verify(directory)
-    try:
-        states = strategy.load_states(directory)
-        rng_file = directory / f"rng-rank{strategy.rank}.pt"
-        rng = torch.load(rng_file, weights_only=True) if rng_file.is_file() else None
-    except Exception as exc:  # torch raises several types for damaged archives
-        raise CheckpointError(f"Checkpoint '{directory}' cannot be loaded: {exc}") from None
-    if rng is not None:
-        set_rng_state(rng)
-    return meta, states
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     with path.open("w") as handle:
         json.dump(data, handle, indent=2)
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

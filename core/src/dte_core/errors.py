@@ -23,3 +23,12 @@ class MissingDependencyError(DteError):
 
 class NotSupportedError(DteError):
     """A verb that a science (or a strategy) does not provide."""
+
+
+class WorkerFailed(DteError):
+    """A worker process of a multi-process run failed; exit 2 if the worker reported a
+    configuration problem (its own exit 2), else 1."""
+
+    def __init__(self, message: str, worker_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = 2 if worker_code == 2 else 1

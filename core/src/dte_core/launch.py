@@ -1,4 +1,5 @@
-"""The per-node launcher of a batch job: pre-flight, then torchrun for this node's workers.
+"""The per-node launcher of a batch job: pre-flight, then the engine starts this node's workers
+(torchrun with a c10d rendezvous for torch, dte_core.spawn for TensorFlow).
 
 `srun` starts `python -m dte_core.launch RUN_DIR --nnodes N --nproc-per-node P --rdzv HOST:PORT`
 once per node. It resumes from the run's newest checkpoint when there is one (a requeued job),
@@ -14,10 +15,11 @@ import signal
 import sys
 from pathlib import Path
 
-from dte_core import checkpoint, rundir
-from dte_core.errors import DteError
+from dte_core import engine as engines
+from dte_core import resume, rundir, sciences
+from dte_core.engine import Launch
+from dte_core.errors import DteError, WorkerFailed
 from dte_core.rendezvous import resolve, wait_until_open
-from dte_core.signals import EXIT_INTERRUPTED, EXIT_PREEMPTED
 
 
 def descendants(pid: int) -> list[int]:
@@ -40,14 +42,6 @@ def _forward(signum: int, frame: object) -> None:
             os.kill(pid, signum)
 
 
-def torchrun_args(run_dir: Path, nnodes: int, nproc: int, rdzv: str, rdzv_id: str,
-                  ckpt: Path | None) -> list[str]:
-    args = ["--nnodes", str(nnodes), "--nproc-per-node", str(nproc), "--rdzv-backend", "c10d",
-            "--rdzv-endpoint", rdzv, "--rdzv-id", rdzv_id, "--max-restarts", "0",
-            "-m", "dte_core.worker", str(run_dir)]
-    return args + (["--checkpoint", str(ckpt)] if ckpt else [])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dte_core.launch")
     parser.add_argument("run_dir", type=Path)
@@ -65,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             wait_until_open(host, int(port), args.preflight_timeout)
         run = rundir.RunDir(args.run_dir.resolve())
-        ckpt = checkpoint.latest(run.checkpoints)
+        ckpt = resume.checkpoint_of(run)
+        engine = engines.of(sciences.load(run.info().get("science", "")))
     except DteError as exc:
         print(f"Error (node {node}): {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -73,22 +68,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[dte] node {node}: resuming from {ckpt.name}", file=sys.stderr)
     signal.signal(signal.SIGUSR1, _forward)
 
-    from torch.distributed.elastic.multiprocessing.api import SignalException
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import get_args_parser
-    from torch.distributed.run import run as torchrun
-
-    os.environ.setdefault("OMP_NUM_THREADS",
-                          str(max(1, (os.cpu_count() or 1) // args.nproc_per_node)))
-    parsed = get_args_parser().parse_args(torchrun_args(
-        run.path, args.nnodes, args.nproc_per_node, args.rdzv, args.rdzv_id, ckpt))
     try:
-        torchrun(parsed)
-    except ChildFailedError as exc:
-        codes = {f.exitcode for f in exc.failures.values()}
-        sys.exit(max(codes) if codes <= {EXIT_PREEMPTED, EXIT_INTERRUPTED} else 1)
-    except SignalException as exc:
-        sys.exit(EXIT_INTERRUPTED if exc.sigval == signal.SIGINT else EXIT_PREEMPTED)
+        code = engine.launch(Launch(run.path, ckpt, args.nproc_per_node, args.nnodes, node,
+                                    args.rdzv, args.rdzv_id, advice=(
+                                        f"Its output is in this job's log; the run resumes "
+                                        f"with --resume {run.run_id}.")))
+    except WorkerFailed as exc:
+        print(f"Error (node {node}): {exc}", file=sys.stderr)
+        code = exc.exit_code
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -147,20 +147,6 @@ def _find_upwards(name: str) -> Path | None:
     return None
 
 
-def manifest(command: list[str] | None = None,
-             cluster: cluster_env.ClusterEnv | None = None) -> dict[str, Any]:
-    """Provenance of this torch process: code, environment, hardware and launch."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    return provenance({
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda if cuda else None,
-        "devices": ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-                    if cuda else [platform.processor() or platform.machine()]),
-    }, command, cluster)
-
-
 def provenance(engine: dict[str, Any], command: list[str] | None = None,
                cluster: cluster_env.ClusterEnv | None = None) -> dict[str, Any]:
     """The manifest around `engine` (framework versions and devices): code, host, launch."""

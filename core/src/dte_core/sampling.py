@@ -1,4 +1,5 @@
-"""Which samples each process sees: the same global batches whatever the number of processes.
+"""Which samples each process sees, for every engine: the same global batches whatever the
+number of processes (torch ranks or TensorFlow replicas).
 
 Training: one permutation per epoch (seeded by base seed and epoch) cut into global batches of
 `batch_size`; the incomplete last one is dropped, so every rank runs the same number of steps
@@ -25,14 +26,16 @@ class BatchLayout:
 
     batch_size: int
     world_size: int
-    accumulate: int
+    accumulate: int = 1
+    #: what the shards are called in messages (processes, or replicas on the TensorFlow path)
+    unit: str = "process(es)"
 
     def __post_init__(self) -> None:
         parts = self.world_size * self.accumulate
         if self.batch_size % parts:
             raise ConfigError(
                 f"train.batch_size={self.batch_size} cannot be split evenly over "
-                f"{self.world_size} process(es) x train.accumulate={self.accumulate} "
+                f"{self.world_size} {self.unit} x train.accumulate={self.accumulate} "
                 f"micro-batches. "
                 f"Use a multiple of {parts} (for example --set train.batch_size="
                 f"{max(parts, round(self.batch_size / parts) * parts)})."
@@ -46,6 +49,22 @@ class BatchLayout:
     def steps_per_epoch(self, samples: int) -> int:
         return samples // self.batch_size
 
+    def shards(self, order: np.ndarray, skip_steps: int, first: int, count: int = 1
+               ) -> Iterator[np.ndarray]:
+        """Micro-batches of shards first..first+count-1, shard by shard, step by step."""
+        shard = self.batch_size // self.world_size
+        for step in range(skip_steps, self.steps_per_epoch(len(order))):
+            for index in range(first, first + count):
+                start = step * self.batch_size + index * shard
+                for micro in range(self.accumulate):
+                    lo = start + micro * self.micro_batch
+                    yield order[lo:lo + self.micro_batch]
+
+
+def epoch_order(samples: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of one training epoch: a permutation keyed by (seed, epoch)."""
+    return np.random.default_rng(derive(seed, "data", epoch)).permutation(samples)
+
 
 class TrainBatches:
     """Batch sampler of one rank for one epoch, optionally skipping steps already done."""
@@ -55,19 +74,14 @@ class TrainBatches:
         self.samples, self.layout, self.rank = samples, layout, rank
         self.steps = layout.steps_per_epoch(samples)
         self.skip = min(skip_steps, self.steps)
-        self.order = np.random.default_rng(derive(seed, "data", epoch)).permutation(samples)
+        self.order = epoch_order(samples, seed, epoch)
 
     def __len__(self) -> int:
         return (self.steps - self.skip) * self.layout.accumulate
 
     def __iter__(self) -> Iterator[list[int]]:
-        lay = self.layout
-        shard = lay.batch_size // lay.world_size
-        for step in range(self.skip, self.steps):
-            start = step * lay.batch_size + self.rank * shard
-            for micro in range(lay.accumulate):
-                lo = start + micro * lay.micro_batch
-                yield self.order[lo:lo + lay.micro_batch].tolist()
+        for indices in self.layout.shards(self.order, self.skip, self.rank):
+            yield indices.tolist()
 
 
 class ValBatches:

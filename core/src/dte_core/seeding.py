@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import random
 
 import numpy as np
 
@@ -12,12 +11,3 @@ def derive(base: int, *purpose: str | int) -> int:
     """A 32-bit seed for `purpose` (e.g. "data", epoch) from the base seed, stable across runs."""
     key = [int(hashlib.sha256(str(p).encode()).hexdigest()[:8], 16) for p in purpose]
     return int(np.random.SeedSequence([base, *key]).generate_state(1)[0])
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (CPU and every CUDA device) with `seed`."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

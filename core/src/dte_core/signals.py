@@ -42,3 +42,13 @@ class StopFlag:
     @staticmethod
     def code_for(signum: int) -> int:
         return EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_PREEMPTED
+
+
+def describe_exit(code: int) -> str:
+    """'exit code 1' or 'killed by SIGKILL (exit code -9)'."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name} (exit code {code})"
+        except ValueError:
+            pass
+    return f"exit code {code}"

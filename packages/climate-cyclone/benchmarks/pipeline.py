@@ -70,13 +70,13 @@ def main() -> None:
                              "chunks_read": source.chunks_read}
 
     from dte_climate_cyclone.task import CycloneTask
+    from dte_core import strategies
     from dte_core.env import ClusterEnv
-    from dte_core.keras import strategies
     from dte_core.keras.data import pipeline
     from dte_core.keras.trainer import KerasTrainer
     from dte_core.tracking import Logger
 
-    strategy = strategies.create("auto", ClusterEnv(launcher="none"))
+    strategy = strategies.create("auto", ClusterEnv(launcher="none"), "tensorflow")
     strategy.setup()
     task = CycloneTask(cfg)
     task._data = data

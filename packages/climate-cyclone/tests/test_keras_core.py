@@ -10,10 +10,9 @@ import sys
 import textwrap
 
 import pytest
-from dte_core import strategies as core_strategies
+from dte_core import strategies
 from dte_core.env import ClusterEnv, detect
 from dte_core.errors import ConfigError
-from dte_core.keras import strategies
 from dte_core.keras.cluster import expand_hostlist, tasks_per_node, tf_config
 from dte_core.keras.data import BatchPlan, val_shard
 
@@ -57,17 +56,20 @@ def test_tf_config_for_slurm_tasks_and_torchrun_per_node():
 def test_strategy_names():
     one, two = ClusterEnv(launcher="none"), ClusterEnv(launcher="torchrun", world_size=2,
                                                        local_world_size=2)
-    assert strategies.resolve_name("auto", one) == "mirrored"
-    assert strategies.resolve_name("auto", two) == "multiworker"
-    assert strategies.resolve_name("single", one) == "tf-single"
-    assert strategies.create("tf-single", one).name == "tf-single"
+    def resolve(name, env):
+        return strategies.resolve_name(name, env, "tensorflow")
+
+    assert resolve("auto", one) == "mirrored"
+    assert resolve("auto", two) == "multiworker"
+    assert resolve("single", one) == "tf-single"
+    assert strategies.create("tf-single", one, "tensorflow").name == "tf-single"
     with pytest.raises(ConfigError, match="'ddp' .* is a PyTorch strategy; a TensorFlow"):
-        strategies.resolve_name("ddp", one)
+        resolve("ddp", one)
     with pytest.raises(ConfigError, match="not a strategy.*mirrored, multiworker"):
-        strategies.resolve_name("horovd", one)
-    core_strategies.check_name("multiworker")  # the CLI accepts the TensorFlow names
-    with pytest.raises(ConfigError, match="for TensorFlow sciences"):
-        core_strategies.resolve_name("mirrored", one)
+        resolve("horovd", one)
+    strategies.check_name("multiworker")  # the CLI accepts the TensorFlow names
+    with pytest.raises(ConfigError, match="is a TensorFlow strategy; a PyTorch science"):
+        strategies.resolve_name("mirrored", one)
 
 
 def test_batch_plan_gives_each_replica_its_share_of_the_global_batch():
@@ -90,7 +92,7 @@ SCRIPT = textwrap.dedent('''
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from dte_core.env import ClusterEnv
     from dte_core import checkpoint as ck
-    from dte_core.keras import strategies
+    from dte_core import strategies
     from dte_core.keras.task import KerasTask, Source
     from dte_core.keras.trainer import KerasTrainer
     from dte_core.schemas import TrainConfig
@@ -123,7 +125,8 @@ SCRIPT = textwrap.dedent('''
 
     def fit(devices, epochs, root, resume=None):
         env = ClusterEnv(launcher="none")
-        strategy = strategies.create("tf-single" if devices == 1 else "mirrored", env)
+        strategy = strategies.create("tf-single" if devices == 1 else "mirrored", env,
+                                     "tensorflow")
         strategy.setup()
         if devices == 2:
             strategy.tf_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -1,4 +1,4 @@
-"""Local backend: one worker in-process, several under torchrun on this host."""
+"""Local backend: one worker in-process, several started by the engine (or horovodrun) here."""
 
 from __future__ import annotations
 
@@ -9,48 +9,40 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from dte_core.errors import DteError
+from dte_core.errors import DteError, WorkerFailed
 from dte_core.signals import EXIT_INTERRUPTED, EXIT_PREEMPTED
-
-STOP_CODES = (EXIT_PREEMPTED, EXIT_INTERRUPTED)
-
-
-class WorkerFailed(DteError):
-    """A worker process of a multi-process run failed."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
 class LocalLaunch:
-    """How a run's workers start on this host."""
+    """How a run's workers start on this host: in-process, by the science's engine, or by
+    the strategy's own launcher (horovodrun)."""
 
     run_dir: Path
     procs: int
     checkpoint: Path | None = None
-    launcher: str = "torchrun"
+    engine: Any = None  # dte_core.engine.Engine of the science
+    launcher: str = "engine"
 
-    def worker_args(self) -> list[str]:
-        args = ["-m", "dte_core.worker", str(self.run_dir)]
-        if self.checkpoint is not None:
-            args += ["--checkpoint", str(self.checkpoint)]
-        return args
+    def launch(self) -> Any:
+        from dte_core.engine import Launch
 
-    def torchrun_args(self) -> list[str]:
-        """Arguments of torch.distributed.run (the `torchrun` command)."""
-        return ["--standalone", "--nnodes", "1", "--nproc-per-node", str(self.procs),
-                "--max-restarts", "0", "--log-dir", str(self.run_dir / "logs"), "--tee", "3",
-                *self.worker_args()]
+        return Launch(self.run_dir, self.checkpoint, self.procs, log_dir=self.run_dir / "logs",
+                      advice=f"Its output is above and under {self.run_dir / 'logs'}; the run's "
+                             f"last checkpoint (if any) resumes with --resume "
+                             f"{self.run_dir.name}.")
 
     def command(self) -> list[str]:
         """The exact command this launch runs (in-process for one worker)."""
+        args = self.launch().worker_args()
         if self.procs == 1:
-            return [sys.executable, *self.worker_args()]
+            return [sys.executable, *args]
         if self.launcher == "horovodrun":
             return ["horovodrun", "--gloo", "-np", str(self.procs), "-H",
-                    f"localhost:{self.procs}", sys.executable, *self.worker_args()]
-        return [sys.executable, "-m", "torch.distributed.run", *self.torchrun_args()]
+                    f"localhost:{self.procs}", sys.executable, *args]
+        return self.engine.launch_command(self.launch())
 
     def describe(self) -> str:
         return shlex.join(self.command())
@@ -63,7 +55,7 @@ class LocalLaunch:
             return run(self.run_dir, self.checkpoint)
         if self.launcher == "horovodrun":
             return self._horovodrun()
-        return self._torchrun()
+        return self.engine.launch(self.launch())
 
     def _horovodrun(self) -> int:
         """Run horovodrun in its own process group, passing on stop signals."""
@@ -104,47 +96,5 @@ class LocalLaunch:
             return 0
         if status == "stopped":  # the workers checkpointed; horovodrun itself reports 1
             return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_PREEMPTED
-        error = WorkerFailed(f"horovodrun with {self.procs} workers failed (exit {code}); "
-                             f"the workers' output is above.")
-        if code == 2:
-            error.exit_code = 2
-        raise error
-
-    def _torchrun(self) -> int:
-        from torch.distributed.elastic.multiprocessing.api import SignalException
-        from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-        from torch.distributed.run import get_args_parser
-        from torch.distributed.run import run as torchrun
-
-        # torchrun would force 1 thread per worker (with a warning); share the cores instead.
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.procs)))
-        args = get_args_parser().parse_args(self.torchrun_args())
-        try:
-            torchrun(args)
-        except ChildFailedError as exc:
-            codes = {rank: failure.exitcode for rank, failure in exc.failures.items()}
-            if set(codes.values()) <= set(STOP_CODES):
-                return max(codes.values())
-            rank, failure = exc.get_first_failure()
-            error = WorkerFailed(
-                f"Worker rank {rank} of {self.procs} failed first: "
-                f"{describe_exit(failure.exitcode)} (pid {failure.pid}). The other workers "
-                f"were stopped. Its output is above and under {self.run_dir / 'logs'}; the "
-                f"run's last checkpoint (if any) resumes with --resume {self.run_dir.name}."
-            )
-            if failure.exitcode == 2:  # the worker reported a configuration problem
-                error.exit_code = 2
-            raise error from None
-        except SignalException as exc:
-            return EXIT_INTERRUPTED if exc.sigval == signal.SIGINT else EXIT_PREEMPTED
-        return 0
-
-
-def describe_exit(code: int) -> str:
-    """'exit code 1' or 'killed by SIGKILL (exit code -9)'."""
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name} (exit code {code})"
-        except ValueError:
-            pass
-    return f"exit code {code}"
+        raise WorkerFailed(f"horovodrun with {self.procs} workers failed (exit {code}); the "
+                           f"workers' output is above.", code)

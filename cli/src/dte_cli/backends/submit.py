@@ -46,17 +46,14 @@ class SlurmOptions:
 
 def _layout(strategy: str, nodes: int, per_node: int, asked: str | None) -> str:
     """The task layout: the strategy's own, or the one asked for if the strategy allows it."""
-    import importlib
-
-    from dte_core.strategies import MODULES, STRATEGIES, check_name
+    from dte_core.strategies import CATALOG, check_name, strategy_class
 
     check_name(strategy)
     if strategy == "single" and nodes * per_node > 1:
         raise ConfigError(f"--strategy single runs one process, but the request makes "
                           f"{nodes * per_node}. Use --strategy ddp (or auto).")
     concrete = "ddp" if strategy == "auto" else strategy
-    importlib.import_module(MODULES[concrete])
-    cls = STRATEGIES[concrete]
+    cls = strategy_class(concrete, CATALOG[concrete][0])
     if asked is None:
         return cls.task_layout
     if asked not in cls.task_layouts:

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from dte_core import config as config_layer
+from dte_core import engine as engines
 from dte_core import paths, rundir, sciences
 from dte_core.errors import DteError
 from dte_core.hpo import space as space_module
 from dte_core.hpo import study as studies
-from dte_core.trainer import Callback
+from dte_core.loop import Callback
 
 
 class Pruning(Callback):
@@ -66,7 +67,6 @@ def trial_run(study: Any, trial: Any, space: space_module.SearchSpace, science: 
 def work(args: argparse.Namespace) -> int:
     """Run trials until the study holds `target` counted trials (or the deadline passes)."""
     import optuna
-    from optuna.trial import TrialState
 
     from dte_core.env import detect
 
@@ -81,88 +81,65 @@ def work(args: argparse.Namespace) -> int:
         seed = None if args.seed is None else args.seed + env.node_rank * 1000 + args.index
         study = studies.load(args.study, storage, studies.sampler(args.sampler, space, seed),
                              studies.pruner(args.pruner))
-    keras = science is not None and science.framework == "tensorflow"
-    if keras and env.distributed:
-        raise DteError(f"Trials of the TensorFlow science '{science.name}' run in one process "
-                       "each; drop --procs/--gpus from `dte tune` and use --workers for "
-                       "parallel trials.")
-    fit_run, strategy = _fitting(keras, env)
+    # rank 0 knows the science; the other ranks of a multi-process trial run torch
+    engine = engines.of(science) if science is not None else engines.get("torch")
+    with engine.trials(env) as (fit_run, share):
+        return _take_trials(args, env, study, space, science, fit_run, share)
+
+
+def _take_trials(args: argparse.Namespace, env: Any, study: Any, space: Any, science: Any,
+                 fit_run: Any, share: Any) -> int:
+    """Claim, train and report trials until none is left; the exit code."""
+    from optuna.trial import TrialState
+
     deadline = time.monotonic() + args.timeout if args.timeout else None
     done = failures = 0
-    try:
-        while True:
-            message = None
+    while True:
+        message = None
+        if env.is_global_zero:
+            trial = None
+            if deadline is None or time.monotonic() < deadline:
+                trial = studies.claim(study, args.target, args.grace)
+            if trial is not None:
+                run_path, values = trial_run(study, trial, space, science)
+                message = (str(run_path), trial.number)
+        if env.distributed:
+            message = share(message)
+        if message is None:
+            break
+        run_path, number = Path(message[0]), message[1]
+        callbacks = [Pruning(trial, study.user_attrs["metric"])] if env.is_global_zero \
+            else []
+        tags = {"dte.study": args.study, "dte.trial": str(number)}
+        parent = study.user_attrs.get("mlflow_parent_run_id") if study else None
+        if parent:
+            tags["mlflow.parentRunId"] = parent
+        try:
             if env.is_global_zero:
-                trial = None
-                if deadline is None or time.monotonic() < deadline:
-                    trial = studies.claim(study, args.target, args.grace)
-                if trial is not None:
-                    run_path, values = trial_run(study, trial, space, science)
-                    message = (str(run_path), trial.number)
-            if env.distributed:
-                message = strategy.broadcast_object(message)
-            if message is None:
-                break
-            run_path, number = Path(message[0]), message[1]
-            callbacks = [Pruning(trial, study.user_attrs["metric"])] if env.is_global_zero \
-                else []
-            tags = {"dte.study": args.study, "dte.trial": str(number)}
-            parent = study.user_attrs.get("mlflow_parent_run_id") if study else None
-            if parent:
-                tags["mlflow.parentRunId"] = parent
-            try:
-                if env.is_global_zero:
-                    with studies.Heartbeat(args.study, number):
-                        result = fit_run(run_path, callbacks=callbacks, extra_tags=tags)
-                else:
-                    result = fit_run(run_path)
-            except Exception as exc:
-                if env.is_global_zero:
-                    if not isinstance(exc, DteError):
-                        traceback.print_exc()
-                    study.tell(trial, state=TrialState.FAIL)
-                failures += 1
-                if isinstance(exc, DteError) or env.distributed or failures >= 3:
-                    raise  # a configuration error, a broken group or a task that keeps failing
-                continue
-            failures = 0
+                with studies.Heartbeat(args.study, number):
+                    result = fit_run(run_path, callbacks=callbacks, extra_tags=tags)
+            else:
+                result = fit_run(run_path)
+        except Exception as exc:
             if env.is_global_zero:
-                _tell(study, trial, result, callbacks[0])
-            done += 1
-            if result.signal is not None:
-                from dte_core.signals import StopFlag
+                if not isinstance(exc, DteError):
+                    traceback.print_exc()
+                study.tell(trial, state=TrialState.FAIL)
+            failures += 1
+            if isinstance(exc, DteError) or env.distributed or failures >= 3:
+                raise  # a configuration error, a broken group or a task that keeps failing
+            continue
+        failures = 0
+        if env.is_global_zero:
+            _tell(study, trial, result, callbacks[0])
+        done += 1
+        if result.signal is not None:
+            from dte_core.signals import StopFlag
 
-                return StopFlag.code_for(result.signal)
-    finally:
-        if strategy is not None:
-            strategy.teardown(clean=not sys.exc_info()[0])
+            return StopFlag.code_for(result.signal)
     if env.is_global_zero:
         print(f"[dte tune] worker {args.index}: {done} trial(s) done", file=sys.stderr)
     return 0
-
-
-def _fitting(keras: bool, env: Any) -> tuple[Any, Any]:
-    """The function that trains one trial's run, and the torch strategy that trials share."""
-    if keras:
-        from dte_core.keras.worker import fit_run as keras_fit
-
-        def fit_keras(run_path: Path, **kwargs: Any) -> Any:
-            import tensorflow as tf
-
-            try:
-                return keras_fit(run_path, **kwargs)
-            finally:
-                tf.keras.backend.clear_session()  # trials in one process must not pile up
-
-        return fit_keras, None
-    from functools import partial
-
-    from dte_core import strategies
-    from dte_core.worker import fit_run
-
-    strategy = strategies.create("ddp" if env.distributed else "single", env)
-    strategy.setup()
-    return partial(fit_run, strategy=strategy), strategy
 
 
 def _tell(study: Any, trial: Any, result: Any, pruning: Pruning) -> None:

@@ -24,10 +24,10 @@ from dte_core.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     Position,
-    _write_json,
     name_for,
     publish,
     verify,
+    write_json,
 )
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def save(root: Path, strategy: KerasStrategy, position: Position, models: Mappin
             arrays = {f"v{i:05d}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)}
             with (tmp / optimizer_file(name)).open("wb") as handle:
                 np.savez(handle, **arrays)
-        _write_json(tmp / TRAINER, trainer)
+        write_json(tmp / TRAINER, trainer)
         publish(tmp, final, {"format": FORMAT_VERSION, "framework": "tensorflow",
                              **asdict(position), "world_size": strategy.num_workers,
                              "replicas": strategy.num_replicas, "strategy": strategy.name,

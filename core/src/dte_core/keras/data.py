@@ -1,10 +1,5 @@
-"""Which samples each replica reads, and the tf.data pipeline that reads them.
-
-As in the torch engine, `train.batch_size` is the global batch of one optimizer step: each
-epoch's order is cut into global batches (the incomplete last one is dropped) and every global
-batch into one contiguous share per replica, so 1 or N replicas see the same samples per step
-and a resumed epoch skips exactly the batches already done.
-"""
+"""Which samples each replica reads (the arithmetic of dte_core.sampling, shared with the torch
+engine), and the tf.data pipeline that reads them."""
 
 from __future__ import annotations
 
@@ -13,40 +8,29 @@ from typing import Any
 
 import numpy as np
 
-from dte_core.errors import ConfigError, DteError
+from dte_core.errors import DteError
 from dte_core.keras.task import Source
+from dte_core.sampling import BatchLayout, ValBatches
 
 
 class BatchPlan:
-    """The shares of one worker's replicas in every global batch."""
+    """The shares of one worker's replicas in every global batch (dte_core.sampling)."""
 
     def __init__(self, samples: int, batch_size: int, replicas: int, worker: int,
                  local_replicas: int) -> None:
-        if batch_size % replicas:
-            fit = max(replicas, round(batch_size / replicas) * replicas)
-            raise ConfigError(
-                f"train.batch_size={batch_size} cannot be split evenly over {replicas} "
-                f"replicas (devices x processes). Use a multiple of {replicas} (for example "
-                f"--set train.batch_size={fit}).")
-        self.samples, self.batch_size = samples, batch_size
-        self.per_replica = batch_size // replicas
-        self.first = worker * local_replicas
-        self.local = local_replicas
-        self.steps_per_epoch = samples // batch_size
+        self.layout = BatchLayout(batch_size, replicas, unit="replicas (devices x processes)")
+        self.per_replica = self.layout.micro_batch
+        self.first, self.local = worker * local_replicas, local_replicas
+        self.steps_per_epoch = self.layout.steps_per_epoch(samples)
 
     def train(self, order: np.ndarray, skip_steps: int = 0) -> Iterator[np.ndarray]:
         """Per-replica index arrays, replica by replica, step by step, from `skip_steps` on."""
-        b = self.per_replica
-        for step in range(skip_steps, self.steps_per_epoch):
-            batch = order[step * self.batch_size:(step + 1) * self.batch_size]
-            for replica in range(self.first, self.first + self.local):
-                yield batch[replica * b:(replica + 1) * b]
+        return self.layout.shards(np.asarray(order), skip_steps, self.first, self.local)
 
 
 def val_shard(samples: int, worker: int, workers: int, batch: int) -> list[np.ndarray]:
     """This worker's contiguous validation shard in batches (uneven sizes allowed)."""
-    lo, hi = samples * worker // workers, samples * (worker + 1) // workers
-    return [np.arange(start, min(start + batch, hi)) for start in range(lo, hi, batch)]
+    return [np.asarray(b) for b in ValBatches(samples, batch, worker, workers)]
 
 
 def signature(source: Source, batch: int | None) -> tuple[Any, ...]:

@@ -1,9 +1,8 @@
 """TensorFlow strategies: `tf-single`, `mirrored` (one process, its GPUs) and `multiworker`.
 
 They are registered in `dte_core.strategies` beside the torch ones (so `--strategy mirrored`
-is checked like `--strategy ddp`, and the SLURM backend knows their task layouts), but only
-the Keras worker creates them. `auto` picks `mirrored` for one process and `multiworker` for
-several; `single` is an alias of `tf-single`.
+is checked like `--strategy ddp`, and the SLURM backend knows their task layouts); `auto` picks
+`mirrored` for one process and `multiworker` for several; `single` is an alias of `tf-single`.
 """
 
 from __future__ import annotations
@@ -20,40 +19,7 @@ from dte_core.env import ClusterEnv
 from dte_core.errors import ConfigError
 from dte_core.keras.cluster import tf_config
 from dte_core.keras.runtime import tensorflow
-from dte_core.strategies import register
-from dte_core.strategies.base import Lifecycle
-
-TENSORFLOW = ("tf-single", "mirrored", "multiworker")
-ALIASES = {"single": "tf-single"}
-
-
-def available() -> list[str]:
-    """Every name a TensorFlow science may ask for."""
-    return ["auto", *TENSORFLOW, *ALIASES]
-
-
-def resolve_name(name: str, env: ClusterEnv) -> str:
-    """The concrete TensorFlow strategy for `name` in this environment."""
-    if name == "auto":
-        return "multiworker" if env.distributed else "mirrored"
-    name = ALIASES.get(name, name)
-    if name in TENSORFLOW:
-        return name
-    from dte_core import strategies
-
-    kind = "a PyTorch strategy" if name in strategies.available() else "not a strategy"
-    raise ConfigError(
-        f"'{name}' (train.strategy / --strategy) is {kind}; a TensorFlow science runs with: "
-        f"{', '.join(available())}. `auto` picks mirrored for one process and multiworker for "
-        f"several (--procs N)."
-    )
-
-
-def create(name: str, env: ClusterEnv) -> KerasStrategy:
-    """The strategy registered under `name` (after resolving `auto` and aliases)."""
-    from dte_core.strategies import STRATEGIES
-
-    return STRATEGIES[resolve_name(name, env)](env)  # type: ignore[return-value]
+from dte_core.strategies import Lifecycle, register
 
 
 class KerasStrategy(Lifecycle):
@@ -124,6 +90,13 @@ class KerasStrategy(Lifecycle):
     @property
     def is_chief(self) -> bool:
         return self.worker_index == 0
+
+    @property
+    def processes(self) -> int:
+        return self.num_workers
+
+    def describe(self) -> dict[str, int]:
+        return {"world_size": self.num_workers, "replicas": self.num_replicas}
 
     def scope(self) -> contextlib.AbstractContextManager:
         return self.tf_strategy.scope()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dte_core.errors import DteError
-from dte_core.seeding import derive
+from dte_core.sampling import epoch_order
 
 if TYPE_CHECKING:
     import keras
@@ -43,7 +43,7 @@ class Source(ABC):
         """The order of one training epoch: a permutation keyed by (seed, epoch) by default.
 
         A source that reads from chunked storage may keep neighbours close together."""
-        return np.random.default_rng(derive(seed, "data", epoch)).permutation(len(self))
+        return epoch_order(len(self), seed, epoch)
 
 
 class StepContext:

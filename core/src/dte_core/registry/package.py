@@ -12,6 +12,7 @@ from typing import Any
 
 from dte_core import checkpoint, rundir, sciences
 from dte_core import config as config_layer
+from dte_core import engine as engines
 from dte_core.errors import DteError
 from dte_core.science import Science
 
@@ -32,10 +33,8 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
     info = run.info()
     science = sciences.load(info["science"])
     folder.mkdir(parents=True, exist_ok=True)
-    if science.framework == "tensorflow":
-        names = _save_keras(run, ckpt, folder / WEIGHTS)
-    else:
-        names = _save_torch(ckpt, folder / WEIGHTS)
+    config = config_layer.resolve(science.Config, run.config_path)
+    names = engines.of(science).save_weights(science, config, ckpt, folder / WEIGHTS)
     shutil.copy(run.config_path, folder / "config.yaml")
     if run.manifest_path.is_file():
         shutil.copy(run.manifest_path, folder / "manifest.json")
@@ -47,52 +46,12 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
         "run_id": run.run_id, "checkpoint": ckpt.name, "step": meta.get("step"),
         "metrics": info.get("metrics") or meta.get("val") or {},
     }
-    example = science.input_example(config_layer.resolve(science.Config, run.config_path))
+    example = science.input_example(config)
     if example:
         metadata["input_example"] = {name: [a.tolist() for a in arrays]
                                      for name, arrays in example.items()}
     (folder / META).write_text(json.dumps(metadata, indent=2))
     return metadata
-
-
-def _save_torch(ckpt: Path, path: Path) -> list[str]:
-    import torch
-    from safetensors.torch import save_file
-
-    states = torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
-    flat = {f"{model}/{key}": tensor.detach().contiguous().clone()
-            for model, state in states["models"].items() for key, tensor in state.items()}
-    save_file(flat, str(path))
-    return sorted(states["models"])
-
-
-def _save_keras(run: rundir.RunDir, ckpt: Path, path: Path) -> list[str]:
-    """Keras weights in model order, keyed `model/index:variable-path` (paths may repeat)."""
-    import numpy as np
-    from safetensors.numpy import save_file
-
-    from dte_core.keras import trained
-
-    _, _, models = trained.load(run.path, str(ckpt))
-    flat = {f"{name}/{i:05d}:{w.path}": np.ascontiguousarray(np.asarray(w))
-            for name, model in models.items() for i, w in enumerate(model.weights)}
-    save_file(flat, str(path))
-    return sorted(models)
-
-
-def _load_keras(flat: dict[str, Any], models: dict[str, Any], folder: Path) -> None:
-    for name, model in models.items():
-        saved = sorted((k, v) for k, v in flat.items() if k.startswith(name + "/"))
-        weights = model.weights
-        found = [k.split(":", 1)[1] for k, _ in saved]
-        expected = [w.path for w in weights]
-        if found != expected or any(tuple(v.shape) != tuple(w.shape)
-                                    for (_, v), w in zip(saved, weights, strict=True)):
-            raise DteError(f"The weights of '{name}' in the model package {folder} do not fit "
-                           f"the model the installed science builds from the stored config "
-                           f"({len(saved)} saved vs {len(weights)} variables): the package "
-                           "was made with another architecture.")
-        model.set_weights([v for _, v in saved])
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
@@ -132,21 +91,7 @@ def load(folder: Path, science: Science | None = None, device: str = "cpu"
     science = science or sciences.load(meta["science"])
     check_compatible(meta, science)
     config = config_layer.resolve(science.Config, folder / "config.yaml")
-    if meta.get("framework") == "tensorflow":
-        from safetensors.numpy import load_file as load_numpy
-
-        models = science.task(config).configure_models()
-        _load_keras(load_numpy(str(folder / WEIGHTS)), models, folder)
-        return science, config, models
-    from safetensors.torch import load_file
-
-    flat = load_file(str(folder / WEIGHTS), device=device)
     models = science.task(config).configure_models()
-    for name, model in models.items():
-        state = {k.split("/", 1)[1]: v for k, v in flat.items() if k.startswith(name + "/")}
-        if not state:
-            raise DteError(f"The model package {folder} has no weights for '{name}' (it has: "
-                           f"{', '.join(meta.get('models', []))}).")
-        model.load_state_dict(state)
-        model.to(device).eval()
+    engines.get(meta.get("framework", science.framework)).load_weights(
+        models, folder / WEIGHTS, folder, device)
     return science, config, models

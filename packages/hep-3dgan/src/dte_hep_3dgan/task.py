@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from dte_core.task import Optimization, Task
+from dte_core.torch.task import Optimization, Task
 from torch import nn
 
 from dte_hep_3dgan import model as networks

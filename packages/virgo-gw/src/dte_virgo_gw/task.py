@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from dte_core.task import Optimization, Task
+from dte_core.torch.task import Optimization, Task
 from torch import nn
 
 from dte_virgo_gw import data as vdata

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import torch
 from dte_core.schemas import StrictModel, TrackingConfig, TrainConfig
-from dte_core.task import Optimization, Task
+from dte_core.torch.task import Optimization, Task
 from pydantic import Field
 from torch import nn
 

@@ -15,7 +15,7 @@ from typing import Any
 from dte_core.errors import ConfigError
 from dte_core.optional import require
 from dte_core.strategies import register
-from dte_core.strategies.ddp import DistributedDataParallel
+from dte_core.torch.strategies.ddp import DistributedDataParallel
 
 SHARDS = "deepspeed"
 

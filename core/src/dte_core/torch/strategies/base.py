@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from abc import abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dte_core.env import ClusterEnv
+from dte_core.strategies import Lifecycle
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from dte_core.task import Optimization
-
-
-class Lifecycle(ABC):
-    """setup() before training, teardown() after, shared by torch and Keras strategies."""
-
-    @abstractmethod
-    def setup(self) -> None:
-        """Join the process group (if any) and choose the devices."""
-
-    def teardown(self, clean: bool = True) -> None:
-        """Leave the process group (`clean`: every rank got here without an error)."""
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Any]:
-        """setup() ... teardown(), even on errors."""
-        self.setup()
-        try:
-            yield self
-        except BaseException:
-            self.teardown(clean=False)
-            raise
-        self.teardown(clean=True)
+    from dte_core.torch.task import Optimization
 
 
 class Strategy(Lifecycle):
@@ -70,6 +49,14 @@ class Strategy(Lifecycle):
 
     @property
     def is_global_zero(self) -> bool:
+        return self.env.is_global_zero
+
+    @property
+    def processes(self) -> int:
+        return self.env.world_size
+
+    @property
+    def is_chief(self) -> bool:
         return self.env.is_global_zero
 
     @abstractmethod

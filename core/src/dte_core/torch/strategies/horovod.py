@@ -26,7 +26,7 @@ from typing import Any
 from dte_core.errors import ConfigError, MissingDependencyError
 from dte_core.optional import require
 from dte_core.strategies import register
-from dte_core.strategies.base import Strategy
+from dte_core.torch.strategies.base import Strategy
 
 BUILD = "bash scripts/build-horovod.sh"
 #: backward passes per step while accumulating: never reached, so the hooks only count

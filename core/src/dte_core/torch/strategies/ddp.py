@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from dte_core.strategies import register
-from dte_core.strategies.base import Strategy
+from dte_core.torch.strategies.base import Strategy
 
 
 @register("ddp")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dte_core.strategies import register
-from dte_core.strategies.base import Strategy
+from dte_core.torch.strategies.base import Strategy
 
 
 @register("single")

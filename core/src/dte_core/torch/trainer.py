@@ -1,57 +1,42 @@
-"""The Trainer: one generic loop that runs any Task on any Strategy."""
+"""The torch Trainer: the shared epoch loop (dte_core.loop) for any Task on any Strategy."""
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dte_core import checkpoint
+from dte_core.checkpoint import Position
 from dte_core.errors import DteError
-from dte_core.precision import Precision
+from dte_core.loop import Callback, EpochLoop, StepOutputError, validation_metrics
 from dte_core.sampling import BatchLayout, TrainBatches, ValBatches
-from dte_core.seeding import derive, seed_everything
-from dte_core.signals import StopFlag
-from dte_core.step import StepContext
+from dte_core.seeding import derive
+from dte_core.torch import checkpoint
+from dte_core.torch.precision import Precision
+from dte_core.torch.step import StepContext
 from dte_core.tracking import Logger
-from dte_core.watch import ValidationWatch
 
 if TYPE_CHECKING:
     import torch
 
     from dte_core.schemas import TrainConfig
-    from dte_core.strategies.base import Strategy
-    from dte_core.task import Optimization, Task
+    from dte_core.torch.strategies.base import Strategy
+    from dte_core.torch.task import Optimization, Task
 
 
-@dataclass
-class FitResult:
-    """How a fit ended."""
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and every CUDA device) with `seed`."""
+    import random
 
-    status: str  # finished (also after early stopping) | stopped (signal) | pruned (callback)
-    step: int
-    epoch: int
-    metrics: dict[str, float] = field(default_factory=dict)
-    signal: int | None = None
-    checkpoint: Path | None = None
+    import numpy as np
+    import torch
 
-
-class Callback:
-    """Hooks into the loop; `on_validation` returning True ends the fit (e.g. HPO pruning).
-
-    Only rank 0's answer counts: it is broadcast so that every rank stops together."""
-
-    def on_validation(self, metrics: Mapping[str, float], epoch: int) -> bool:
-        return False
-
-
-class StepOutputError(DteError):
-    """A training_step that returned nothing the Trainer can optimize."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -80,20 +65,14 @@ def batch_length(batch: Any) -> int:
     raise DteError(f"Cannot tell the size of a batch of type {type(batch).__name__}.")
 
 
-class Trainer:
-    """Runs `task` under `strategy`: epochs, validation, checkpoints, signals, tracking."""
+class Trainer(EpochLoop):
+    """Runs `task` under `strategy`: the shared loop with torch steps, states and collectives."""
 
     def __init__(self, task: Task, config: TrainConfig, strategy: Strategy, logger: Logger,
                  checkpoint_dir: Path | None = None, science: str = "",
                  log_every: int = 10, callbacks: list[Callback] | None = None) -> None:
-        self.task, self.cfg, self.strategy, self.logger = task, config, strategy, logger
-        self.log_every = log_every
-        self.callbacks = list(callbacks or [])
-        self.checkpoint_dir = checkpoint_dir
-        self.science = science
-        self.stop = StopFlag()
-        self.watch = ValidationWatch(config)
-        self.last_checkpoint: Path | None = None
+        super().__init__(task, config, strategy, logger, checkpoint_dir, science, log_every,
+                         callbacks)
         self._next_sync, self._sync_step, self._sync_clock = 1, 0, time.perf_counter()
 
     # ---- setup -------------------------------------------------------------------------
@@ -124,17 +103,13 @@ class Trainer:
         self.plain, self.wrapped = plain, wrapped
         self.train_data = self.task.train_dataset()
         self.val_data = self.task.val_dataset()
-        self.steps_per_epoch = self.layout.steps_per_epoch(len(self.train_data))
-        if self.steps_per_epoch == 0:
-            raise DteError(
-                f"The training set has {len(self.train_data)} samples, fewer than one global "
-                f"batch (train.batch_size={cfg.batch_size}): no step could run. Lower "
-                f"train.batch_size or use more data."
-            )
-        by_epochs = cfg.epochs * self.steps_per_epoch if cfg.epochs else math.inf
-        self.total_steps = int(min(by_epochs, cfg.max_steps or math.inf))
+        self._set_steps(len(self.train_data), self.layout.steps_per_epoch(len(self.train_data)))
         self.ctx = StepContext(strategy, self.optimization, self.precision.scaler,
                                cfg.grad_clip, cfg.accumulate)
+        self._single = next(iter(self.optimization.optimizers)) \
+            if len(self.optimization.optimizers) == 1 else None
+        self._sums: dict[str, Any] = {}
+        self._count = 0
 
     def _loader(self, dataset: Any, batch_sampler: Any, epoch: int):
         """A DataLoader over `dataset` whose worker seeds depend only on (seed, epoch, rank)."""
@@ -172,21 +147,11 @@ class Trainer:
         self.precision.load_state_dict(states.get("scaler", {}))
         self.watch.load(states.get("trainer", {}))
 
-    def save_checkpoint(self, position: checkpoint.Position,
-                        val: Mapping[str, float] | None = None) -> Path | None:
-        if self.checkpoint_dir is None:
-            return None
-        info: dict[str, Any] = {"science": self.science, "seed": self.cfg.seed}
-        best = self.watch.best_so_far(val)
-        if val:
-            info["val"] = dict(val)
-        path = checkpoint.save(self.checkpoint_dir, self.strategy, position, self._states(),
+    def _write_checkpoint(self, position: Position, info: dict[str, Any], best: bool) -> Path:
+        return checkpoint.save(self.checkpoint_dir, self.strategy, position, self._states(),
                                info, self.cfg.checkpoint.keep_last, best=best)
-        self.last_checkpoint = path
-        self.logger.message(f"checkpoint {path.name} written")
-        return path
 
-    def restore(self, directory: Path) -> checkpoint.Position:
+    def restore(self, directory: Path) -> Position:
         meta, states = checkpoint.load(directory, self.strategy)
         self._load_states(states)
         if meta.get("world_size") != self.strategy.world_size:
@@ -194,116 +159,52 @@ class Trainer:
                 f"resuming a {meta.get('world_size')}-process checkpoint on "
                 f"{self.strategy.world_size} process(es): weights and data order continue, "
                 f"per-rank random streams restart")
-        return checkpoint.Position(meta["step"], meta["epoch"], meta["batch_in_epoch"])
+        return Position(meta["step"], meta["epoch"], meta["batch_in_epoch"])
 
-    # ---- loop ----------------------------------------------------------------------------
-    def fit(self, resume_from: Path | None = None, params: Mapping[str, Any] | None = None,
-            artifacts: list[Path] | None = None) -> FitResult:
-        """Train until the epochs or max_steps are done, a signal arrives or early stopping."""
-        import torch
-
-        self._configure()
+    def _start(self, resume_from: Path | None) -> Position:
         if resume_from is not None:
-            position = self.restore(resume_from)
-        else:
-            position = checkpoint.Position()
-            seed_everything(derive(self.cfg.seed, "train", self.strategy.rank))
-        self.stop.install()
-        status = "failed"
-        self.logger.start(params or {}, artifacts or [], self.total_steps, position.step)
-        try:
-            result = self._loop(position, torch)
-            status = result.status
-            return result
-        finally:
-            self.stop.uninstall()
-            self.logger.finish(status)
+            return self.restore(resume_from)
+        seed_everything(derive(self.cfg.seed, "train", self.strategy.rank))
+        return Position()
 
-    def _loop(self, pos: checkpoint.Position, torch) -> FitResult:
-        cfg, strategy, task, ctx = self.cfg, self.strategy, self.task, self.ctx
-        single_optimizer = next(iter(self.optimization.optimizers)) \
-            if len(self.optimization.optimizers) == 1 else None
-        metrics: dict[str, float] = {}
-        epochs = cfg.epochs if cfg.epochs else math.inf
-        while pos.epoch < epochs and pos.step < self.total_steps:
-            self._set_mode(train=True)
-            sampler = TrainBatches(len(self.train_data), self.layout, strategy.rank, cfg.seed,
-                                   pos.epoch, pos.batch_in_epoch)
-            batches = iter(self._loader(self.train_data, sampler, pos.epoch))
-            sums: dict[str, torch.Tensor] = {}
-            count = 0
-            t_epoch = time.perf_counter()
-            while pos.batch_in_epoch < self.steps_per_epoch and pos.step < self.total_steps:
-                for micro in range(cfg.accumulate):
-                    batch = to_device(next(batches), strategy.device)
-                    ctx.begin(pos.epoch, pos.step, micro)
-                    syncing = micro == cfg.accumulate - 1
-                    with strategy.no_sync(self.wrapped) if not syncing else nullcontext():
-                        with self.precision.autocast():
-                            out = task.training_step(batch, ctx)
-                        loss, step_metrics = self._split_output(out, single_optimizer)
-                        if not ctx.optimized:
-                            ctx.optimize(single_optimizer, loss)
-                    for key, value in step_metrics.items():
-                        value = value.detach().float()
-                        sums[key] = sums[key] + value if key in sums else value
-                    count += 1
-                if self.precision.scaler is not None:
-                    self.precision.scaler.update()
-                pos.step += 1
-                pos.batch_in_epoch += 1
-                self.logger.advance(pos.step)
-                if pos.step % self.log_every == 0 or pos.step == self.total_steps:
-                    metrics = self._reduce_means(sums, count, prefix="train/")
-                    self.logger.log(metrics, pos.step, pos.epoch)
-                    sums, count = {}, 0
-                every = cfg.checkpoint.every_steps
-                if every and pos.step % every == 0:
-                    self.save_checkpoint(pos)
-                agreed = self._agree_on_stop(pos.step)
-                if agreed:
-                    return self._stopped(pos, agreed)
-            # end of epoch (or of max_steps inside it)
-            epoch_done = pos.batch_in_epoch >= self.steps_per_epoch
-            stop_early = False
-            elapsed = time.perf_counter() - t_epoch
-            if count:
-                metrics = self._reduce_means(sums, count, prefix="train/")
-                self.logger.log(metrics, pos.step, pos.epoch)
-            if epoch_done:
-                if self.optimization.scheduler_interval == "epoch":
-                    for scheduler in self.optimization.schedulers.values():
-                        scheduler.step()
-                timing = {"train/epoch_time_s": elapsed,
-                          "train/samples_per_s": self.steps_per_epoch * cfg.batch_size
-                          / max(elapsed, 1e-9)}
-                comm = self.strategy.comm_seconds()
-                if comm is not None:
-                    timing["train/comm_s"] = comm
-                self.logger.log(timing, pos.step, pos.epoch)
-                val: dict[str, float] = {}
-                if self.val_data is not None and (pos.epoch + 1) % cfg.val_every == 0:
-                    val = self.validate()
-                    self.logger.log(val, pos.step, pos.epoch)
-                    metrics.update(val)
-                    stop_early = self.watch.should_stop(val)
-                    if self._callbacks_stop(val, pos.epoch):
-                        return self._ended("pruned", pos, metrics)
-                pos.epoch += 1
-                pos.batch_in_epoch = 0
-                if self.watch.checkpoint_due(pos.epoch, val, stop_early,
-                                             pos.step >= self.total_steps):
-                    self.save_checkpoint(pos, val)
-            elif pos.step >= self.total_steps:
-                self.save_checkpoint(pos)
-            agreed = self._agree_on_stop(pos.step, now=True)
-            if agreed:
-                return self._stopped(pos, agreed)
-            if stop_early:
-                self.logger.message(self.watch.stop_message())
-                break
-        return FitResult("finished", pos.step, pos.epoch, metrics,
-                         checkpoint=self.last_checkpoint)
+    # ---- steps ---------------------------------------------------------------------------
+    def _begin_epoch(self, pos: Position) -> None:
+        self._set_mode(train=True)
+        sampler = TrainBatches(len(self.train_data), self.layout, self.strategy.rank,
+                               self.cfg.seed, pos.epoch, pos.batch_in_epoch)
+        self._batches = iter(self._loader(self.train_data, sampler, pos.epoch))
+
+    def _train_step(self, pos: Position) -> None:
+        cfg, strategy, ctx = self.cfg, self.strategy, self.ctx
+        sums = self._sums
+        for micro in range(cfg.accumulate):
+            batch = to_device(next(self._batches), strategy.device)
+            ctx.begin(pos.epoch, pos.step, micro)
+            syncing = micro == cfg.accumulate - 1
+            with strategy.no_sync(self.wrapped) if not syncing else nullcontext():
+                with self.precision.autocast():
+                    out = self.task.training_step(batch, ctx)
+                loss, step_metrics = self._split_output(out, self._single)
+                if not ctx.optimized:
+                    ctx.optimize(self._single, loss)
+            for key, value in step_metrics.items():
+                value = value.detach().float()
+                sums[key] = sums[key] + value if key in sums else value
+            self._count += 1
+        if self.precision.scaler is not None:
+            self.precision.scaler.update()
+
+    def _take_means(self) -> dict[str, float]:
+        means = self._reduce_means(self._sums, self._count, prefix="train/")
+        self._sums, self._count = {}, 0
+        return means
+
+    def _end_epoch(self) -> dict[str, float]:
+        if self.optimization.scheduler_interval == "epoch":
+            for scheduler in self.optimization.schedulers.values():
+                scheduler.step()
+        comm = self.strategy.comm_seconds()
+        return {} if comm is None else {"train/comm_s": comm}
 
     def _split_output(self, out: Any, single_optimizer: str | None):
         """(loss or None, metrics) from what training_step returned, with clear errors."""
@@ -380,10 +281,7 @@ class Trainer:
         if strategy.world_size > 1:
             packed = strategy.all_reduce(packed)
         values = (packed[:-1] / packed[-1].clamp(min=1)).tolist()
-        means = dict(zip(keys, values, strict=True))
-        means.update(self.task.validation_summary(means))
-        # keys starting with "_" are parts for validation_summary, not metrics to log
-        return {f"val/{k}": v for k, v in means.items() if not k.startswith("_")}
+        return validation_metrics(self.task, dict(zip(keys, values, strict=True)))
 
     def _set_mode(self, train: bool) -> None:
         """Train mode with wrapped models, or eval mode with the plain ones."""
@@ -392,7 +290,7 @@ class Trainer:
             model.train(train)
         self.task.models = dict(models)
 
-    def _agree_on_stop(self, step: int, now: bool = False) -> int:
+    def _agreed_signal(self, step: int, now: bool = False) -> int:
         """The stop signal every rank agrees on (0: go on).
 
         A signal handler only sets a local flag. With several processes they agree in one
@@ -418,30 +316,5 @@ class Trainer:
         self._sync_clock, self._sync_step = clock, step
         return int(agreed)
 
-    def _callbacks_stop(self, val: Mapping[str, float], epoch: int) -> bool:
-        """Ask the callbacks after a validation; rank 0 decides and every rank follows.
-
-        Only rank 0 may hold callbacks (an HPO trial lives there), so the broadcast happens
-        whenever several processes train, whatever this rank holds."""
-        if not self.callbacks and self.strategy.world_size == 1:
-            return False
-        stop = False
-        if self.strategy.is_global_zero:
-            stop = any([cb.on_validation(val, epoch) for cb in self.callbacks])
-        if self.strategy.world_size > 1:
-            stop = bool(self.strategy.broadcast_object(stop))
-        return stop
-
-    def _ended(self, status: str, pos: checkpoint.Position,
-               metrics: Mapping[str, float]) -> FitResult:
-        self.logger.message(f"stopped by a callback ({status}) after epoch {pos.epoch}")
-        return FitResult(status, pos.step, pos.epoch, dict(metrics),
-                         checkpoint=self.last_checkpoint)
-
-    def _stopped(self, pos: checkpoint.Position, signum: int) -> FitResult:
-        import signal as signal_module
-
-        path = self.save_checkpoint(pos)
-        name = signal_module.Signals(signum).name
-        self.logger.message(f"stopped by {name} at step {pos.step}; resume with --resume")
-        return FitResult("stopped", pos.step, pos.epoch, signal=signum, checkpoint=path)
+    def _share(self, decision: bool) -> bool:
+        return bool(self.strategy.broadcast_object(decision))

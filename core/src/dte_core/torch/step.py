@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-    from dte_core.strategies.base import Strategy
-    from dte_core.task import Optimization
+    from dte_core.torch.strategies.base import Strategy
+    from dte_core.torch.task import Optimization
 
 
 class StepContext:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from torch import nn
     from torch.utils.data import Dataset
 
-    from dte_core.step import StepContext
+    from dte_core.torch.step import StepContext
 
 
 @dataclass
