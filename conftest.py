@@ -1,8 +1,12 @@
-"""Workspace-wide pytest hooks: hardware markers skip with a reason where the hardware is absent."""
+"""Workspace-wide pytest hooks: hardware markers skip with a reason where the hardware is absent;
+components the plain test command cannot have (SLURM, PostgreSQL, a Horovod build) skip naming
+the command that provides them, unless DTE_TEST_REQUIRE lists them (.ci/run does): then their
+absence fails the test, so CI can never pass by skipping."""
 
 from __future__ import annotations
 
 import pytest
+from components import missing
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -124,6 +128,5 @@ def slurm():
     """The environment of the local SLURM cluster; skips (saying how to start one) without."""
     env = _slurm_env()
     if env is None:
-        pytest.skip("no SLURM scheduler answers here: start the single-node cluster with "
-                    "`bash .ci/slurm/start-slurm.sh` (as .ci/run does), then rerun")
+        missing("slurm", "no SLURM scheduler answers here")
     return env

@@ -20,6 +20,14 @@ def trained(directory, *args):
     return only_run(directory)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def compiled_comm_op(tmp_path_factory):
+    """DeepSpeed JIT-compiles its CPU communication op on first use (~3 min on a fresh machine,
+    then cached): pay that here, outside every test that waits for a step in bounded time."""
+    trained(tmp_path_factory.mktemp("jit") / "run", "--strategy", "deepspeed", "--procs", "2",
+            "--set", "data.samples=32", "--set", "train.epochs=1")
+
+
 @pytest.fixture(scope="module")
 def single(tmp_path_factory):
     return final_state(trained(tmp_path_factory.mktemp("single") / "run", *COMMON))

@@ -1,7 +1,7 @@
 """The horovod strategy for real: 2 workers under horovodrun (gloo on CPU) against `single`.
 
 Horovod is not on PyPI for torch 2.x; `bash scripts/build-horovod.sh` builds and installs it
-(.ci/run does). Without it these tests fail, saying so, rather than skip forever.
+(.ci/run does, and sets DTE_TEST_REQUIRE so that its absence fails there).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from components import missing
 from support import dte, final_state, info, only_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed]
@@ -26,13 +27,12 @@ PATH = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 @pytest.fixture(scope="module")
 def horovod():
-    """Horovod built for this torch, or a failure that names the build step."""
+    """Horovod built for this torch, or a skip that names the build step (~4 min, cached)."""
     done = subprocess.run([sys.executable, "-c", "import horovod, horovod.torch; "
                            "print(horovod.__version__)"], capture_output=True, text=True)
     if done.returncode != 0 or not (BIN / "horovodrun").is_file():
         why = (done.stderr.strip().splitlines() or ["horovodrun is missing"])[-1]
-        pytest.fail(f"Horovod is not installed in {sys.prefix} ({why}): run `{BUILD}` once "
-                    f"(about 4 minutes, then cached), as .ci/run does.", pytrace=False)
+        missing("horovod", f"Horovod is not installed in {sys.prefix} ({why})")
     return done.stdout.strip()
 
 

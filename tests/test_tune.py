@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from components import missing
 from support import DTE, dte, dte_env, info
 
 pytestmark = pytest.mark.slow
@@ -137,8 +138,7 @@ def _postgres_up() -> bool:
 
 def test_postgresql_storage(tmp_path):
     if not _postgres_up():
-        pytest.skip("no PostgreSQL on 127.0.0.1:5499: start it with `bash "
-                    ".ci/start-postgres.sh` (as .ci/run does)")
+        missing("postgres", "no PostgreSQL on 127.0.0.1:5499")
     name = f"pg-{int(time.time() * 1000)}"
     result = dte("tune", "toy", "--trials", "3", "--workers", "2", "--study", name,
                  "--storage", PG_URL, "--set", "train.epochs=2", cwd=tmp_path)

@@ -16,7 +16,7 @@ def test_help_lists_commands_without_importing_them(dte):
 def test_version_lists_every_dte_distribution(dte):
     lines = dte("--version").stdout.splitlines()
     names = [line.split()[0] for line in lines]
-    assert names[0] == "dte"
+    assert names[0] == "dte-cli"
     assert {"dte-core", "dte-virgo-gw", "dte-hep-3dgan", "dte-climate-cyclone"} <= set(names)
 
 

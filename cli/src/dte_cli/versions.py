@@ -6,10 +6,10 @@ from importlib.metadata import distributions
 
 
 def installed_versions() -> list[tuple[str, str]]:
-    """(name, version) of `dte` and every `dte-*` distribution installed, sorted by name."""
+    """(name, version) of every `dte-*` distribution installed, the command line first."""
     found = {}
     for dist in distributions():
         name = (dist.metadata["Name"] or "").lower().replace("_", "-")
-        if name == "dte" or name.startswith("dte-"):
+        if name.startswith("dte-"):
             found[name] = dist.version
-    return sorted(found.items(), key=lambda item: (item[0] != "dte", item[0]))
+    return sorted(found.items(), key=lambda item: (item[0] != "dte-cli", item[0]))

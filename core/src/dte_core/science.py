@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 Framework = Literal["torch", "tensorflow"]
+#: the version of this contract (bumped with dte-core's minor version when it changes in a way a
+#: science must follow); a science declares the one it was written for as `contract`
+CONTRACT_VERSION = 2
+#: contract versions this dte-core runs
+SUPPORTED_CONTRACTS = (2,)
 
 
 class Science(ABC):
@@ -28,6 +33,8 @@ class Science(ABC):
     distribution: ClassVar[str]
     framework: ClassVar[Framework]
     summary: ClassVar[str]
+    #: the contract version the science was written for (0: before contracts had versions)
+    contract: ClassVar[int] = 0
     #: the validation metric `dte tune` optimises by default, and its direction
     tune_metric: ClassVar[str] = "val/loss"
     tune_direction: ClassVar[str] = "minimize"

@@ -7,7 +7,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
 from dte_core.errors import DteError, UnknownScienceError
-from dte_core.science import Science
+from dte_core.science import CONTRACT_VERSION, SUPPORTED_CONTRACTS, Science
 
 GROUP = "dte.sciences"
 # Sciences shipped by this project, so that a missing one can be named with its install command.
@@ -34,9 +34,13 @@ def load(name: str) -> Science:
     try:
         obj = ep.load()
     except ImportError as exc:
-        raise DteError(
-            f"The science '{name}' is installed but cannot be imported ({exc}). Reinstall it with "
-            f"pip install --force-reinstall {dist}."
+        wants = _core_requirement(ep)
+        raise IncompatibleScienceError(
+            f"The science '{name}' is installed but cannot be imported ({exc}). "
+            + (f"It asks for {wants} and dte-core {_core_version()} is installed: "
+               if wants else "")
+            + f"upgrade it (pip install -U {dist}) or reinstall it (pip install "
+              f"--force-reinstall {dist})."
         ) from exc
     if not isinstance(obj, Science):
         raise DteError(
@@ -49,12 +53,53 @@ def load(name: str) -> Science:
             f"The entry point '{name}' gives a science named '{obj.name}'; the entry-point name "
             f"and Science.name must agree in the package that registers it."
         )
+    if obj.contract not in SUPPORTED_CONTRACTS:
+        newer = obj.contract > CONTRACT_VERSION
+        raise IncompatibleScienceError(
+            f"The science '{name}' ({dist}) was written for version {obj.contract} of dte's "
+            f"science contract; the installed dte-core {_core_version()} runs version "
+            f"{', '.join(map(str, SUPPORTED_CONTRACTS))}. "
+            + ("Upgrade dte: pip install -U dte-core dte-cli." if newer else
+               f"Upgrade the science: pip install -U {dist} (or install the dte-core it was "
+               f"made for: {_core_requirement(ep) or 'see its requirements'}).")
+        )
     return obj
+
+
+class IncompatibleScienceError(DteError):
+    """An installed science written for another version of the contract (or of dte-core)."""
 
 
 def load_all() -> list[Science]:
     """Every installed science, sorted by name."""
     return [load(name) for name in sorted(installed())]
+
+
+def survey() -> list[tuple[str, Science | None, str | None]]:
+    """(name, science or None, why it cannot be used) of every installed science: one that
+    does not fit this dte-core is reported, not fatal."""
+    found = []
+    for name in sorted(installed()):
+        try:
+            found.append((name, load(name), None))
+        except DteError as exc:
+            found.append((name, None, str(exc)))
+    return found
+
+
+def _core_version() -> str:
+    from dte_core import __version__
+
+    return __version__
+
+
+def _core_requirement(ep: EntryPoint) -> str | None:
+    """The science distribution's requirement on dte-core (`dte-core[torch]<0.2,>=0.1`)."""
+    for req in (ep.dist.requires or []) if ep.dist else []:
+        head = req.split(";")[0].strip()
+        if head.lower().replace("_", "-").startswith("dte-core"):
+            return head
+    return None
 
 
 def unknown_science_message(name: str, available: list[str]) -> str:

@@ -12,14 +12,17 @@ app = new_app()
 
 @app.command()
 def sciences(as_json: JsonOpt = False) -> None:
-    """List the installed sciences: name, version, framework and summary."""
-    from dte_core.sciences import load_all
+    """List the installed sciences: name, version, framework and summary; one that does not
+    fit this dte-core is listed as incompatible, with the reason and the upgrade command."""
+    from dte_core.sciences import survey
 
-    found = load_all()
+    found = survey()
     if as_json:
         rows = [{"name": s.name, "version": s.version, "framework": s.framework,
-                 "distribution": s.distribution, "summary": s.summary,
-                 "verbs": s.capabilities()} for s in found]
+                 "distribution": s.distribution, "summary": s.summary, "contract": s.contract,
+                 "verbs": s.capabilities(), "status": "ok"} if s is not None else
+                {"name": name, "status": "incompatible", "problem": problem}
+                for name, s, problem in found]
         print(json.dumps(rows, indent=2))
         return
     from rich.table import Table
@@ -33,6 +36,10 @@ def sciences(as_json: JsonOpt = False) -> None:
     table = Table(title="Installed sciences")
     for column in ("name", "version", "framework", "summary"):
         table.add_column(column, overflow="fold")
-    for s in found:
-        table.add_row(*map(Text, (s.name, s.version, s.framework, s.summary)))
+    for name, s, problem in found:
+        if s is None:
+            table.add_row(Text(name), Text("-"), Text("-"),
+                          Text(f"incompatible: {problem}", style="red"))
+        else:
+            table.add_row(*map(Text, (s.name, s.version, s.framework, s.summary)))
     out().print(table)

@@ -17,6 +17,7 @@ class ClimateCyclone(Science):
     distribution = "dte-climate-cyclone"
     framework = "tensorflow"
     summary = "Tropical-cyclone centre localisation in gridded fields (VGG-like CNN, TensorFlow)"
+    contract = 2
 
     def config_class(self) -> type[BaseModel]:
         """The climate-cyclone configuration model."""

@@ -18,6 +18,7 @@ class Hep3DGAN(Science):
     distribution = "dte-hep-3dgan"
     framework = "torch"
     summary = "Fast ECAL shower simulation with the 3DGAN conditional GAN"
+    contract = 2
     #: what `dte tune` optimises: the physics of the showers, not a GAN loss
     tune_metric = "val/profile_max_rel_diff"
     tune_direction = "minimize"

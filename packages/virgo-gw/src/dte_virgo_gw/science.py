@@ -18,6 +18,7 @@ class VirgoGW(Science):
     distribution = "dte-virgo-gw"
     framework = "torch"
     summary = "Virgo glitch-noise subtraction from auxiliary channels (Q-transform denoiser)"
+    contract = 2
     tune_metric = "val/glitch_removed_db"
     tune_direction = "maximize"
 

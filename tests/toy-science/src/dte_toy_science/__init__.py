@@ -10,6 +10,7 @@ class Toy(Science):
     distribution = "dte-toy-science"
     framework = "torch"
     summary = "Test-only regression science (not shipped)"
+    contract = 2
 
     def config_class(self):
         from dte_toy_science.task import ToyConfig
