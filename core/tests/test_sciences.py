@@ -29,7 +29,7 @@ def test_load_returns_a_science_with_its_metadata():
     science = sciences.load("virgo-gw")
     assert isinstance(science, Science)
     assert (science.name, science.framework) == ("virgo-gw", "torch")
-    assert science.version == "0.1.0"
+    assert science.version == "0.2.0" and science.contract == 2
     assert science.Config().train.epochs >= 1
 
 
@@ -61,3 +61,38 @@ def test_every_shipped_science_has_a_valid_default_search_space(name):
     space = parse(science.search_space(), science.Config)
     assert len(space.params) >= 4
     assert science.tune_direction in ("minimize", "maximize") and science.tune_metric
+
+
+class Old(Bare):
+    name = "old"
+    contract = 1  # written for an earlier dte-core
+
+
+def _installed_with(monkeypatch, value: str) -> None:
+    import sys
+    import types
+    from importlib.metadata import EntryPoint
+
+    module = types.ModuleType("dte_fake_sciences")
+    module.old = Old()
+    sys.modules["dte_fake_sciences"] = module
+    real = dict(sciences.installed())
+    monkeypatch.setattr(sciences, "installed",
+                        lambda: {**real, "old": EntryPoint("old", value, sciences.GROUP)})
+
+
+def test_a_science_of_another_contract_is_refused_with_the_upgrade_command(monkeypatch):
+    _installed_with(monkeypatch, "dte_fake_sciences:old")
+    with pytest.raises(sciences.IncompatibleScienceError) as err:
+        sciences.load("old")
+    text = str(err.value)
+    assert "version 1 of dte's science contract" in text and "pip install -U" in text
+    survey = {name: problem for name, _, problem in sciences.survey()}
+    assert "contract" in survey["old"] and survey["virgo-gw"] is None
+
+
+def test_a_science_that_cannot_be_imported_is_reported_not_fatal(monkeypatch):
+    _installed_with(monkeypatch, "dte_no_such_module:science")
+    with pytest.raises(sciences.IncompatibleScienceError, match="cannot be imported"):
+        sciences.load("old")
+    assert [p for n, _, p in sciences.survey() if n == "old"][0]

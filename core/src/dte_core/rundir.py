@@ -95,7 +95,8 @@ def create(root: Path, science: str, config_yaml: str, run_id: str | None = None
     run = RunDir(root / science / (run_id or new_run_id()))
     run.path.mkdir(parents=True)
     run.config_path.write_text(config_yaml)
-    run.update(science=science, run_id=run.run_id, created=_now(), status="created", **info)
+    created = datetime.now(UTC).isoformat(timespec="microseconds")
+    run.update(science=science, run_id=run.run_id, created=created, status="created", **info)
     return run
 
 
@@ -129,7 +130,13 @@ def list_runs(root: Path, science: str | None = None) -> list[RunDir]:
     if not root.is_dir():
         return []
     pattern = f"{science}/*/{INFO}" if science else f"*/*/{INFO}"
-    return sorted((RunDir(p.parent) for p in root.glob(pattern)), key=lambda r: r.run_id)
+    return sorted((RunDir(p.parent) for p in root.glob(pattern)), key=_creation)
+
+
+def _creation(run: RunDir) -> tuple[str, str]:
+    """Sort key of `latest`: when the run was created (not its id: a tune trial's id starts
+    with the study name), then its id."""
+    return str(run.info().get("created", "")), run.run_id
 
 
 def _git(*args: str) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dte_core import paths
-from dte_core.errors import ConfigError, DteError
+from dte_core.errors import ConfigError, DteError, MissingDependencyError
 from dte_core.optional import require
 
 HEARTBEAT_S = 5.0
@@ -48,6 +48,11 @@ def open_storage(url: str) -> Any:
         return JournalStorage(JournalFileBackend(str(path)))
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except ModuleNotFoundError as exc:  # the database driver
+        raise MissingDependencyError(
+            f"The study storage {url!r} needs the database driver '{exc.name}', which is not "
+            f"installed. For PostgreSQL: pip install 'dte-core[postgres]'; or leave --storage "
+            f"out for a journal file under .dte/hpo/.") from None
     except Exception as exc:  # sqlalchemy raises many types for an unreachable database
         raise ConfigError(
             f"The study storage {url!r} cannot be reached or used ({type(exc).__name__}: "
