@@ -1,5 +1,7 @@
 """Cluster environment detection from launcher variables (plain dicts, as the launchers set)."""
 
+import subprocess
+
 import pytest
 from dte_core.env import (
     detect,
@@ -7,6 +9,7 @@ from dte_core.env import (
     first_slurm_host,
     recorded_variables,
     slurm_port,
+    slurm_port_shell,
     tasks_per_node,
 )
 from dte_core.errors import ConfigError
@@ -76,6 +79,14 @@ def test_tasks_per_node():
     assert tasks_per_node("4") == [4]
     with pytest.raises(ConfigError, match="SLURM_TASKS_PER_NODE"):
         tasks_per_node("2(x)")
+
+
+@pytest.mark.parametrize("job_id", [0, 1, 19999, 20000, 123456, 4294967295])
+def test_sbatch_port_rule_is_slurm_port(job_id):
+    """The bash the sbatch script runs gives the port Python derives: one rule, two forms."""
+    done = subprocess.run(["bash", "-c", f"echo {slurm_port_shell()}"], capture_output=True,
+                          text=True, check=True, env={"SLURM_JOB_ID": str(job_id)})
+    assert int(done.stdout) == slurm_port({"SLURM_JOB_ID": str(job_id)})
 
 
 def test_recorded_variables_keep_launch_context_only():

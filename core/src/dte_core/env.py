@@ -17,6 +17,10 @@ RECORDED_PREFIXES = ("SLURM_", "TORCHELASTIC_", "OMPI_COMM_WORLD_", "PMI_", "PMI
                      "HOROVOD_")
 RECORDED_NAMES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
                   "MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES")
+# SLURM jobs rendezvous on PORT_BASE + job id % PORT_SPAN: the one rule, followed by
+# `slurm_port` here and, through `slurm_port_shell`, by the sbatch script dte renders.
+PORT_BASE = 20000
+PORT_SPAN = 20000
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,12 @@ def tasks_per_node(text: str) -> list[int]:
 
 def slurm_port(environ: Mapping[str, str]) -> int:
     """A rendezvous port derived from the job id, so concurrent jobs on a node do not clash."""
-    return 20000 + _int(environ, "SLURM_JOB_ID", default=0) % 20000
+    return PORT_BASE + _int(environ, "SLURM_JOB_ID", default=0) % PORT_SPAN
+
+
+def slurm_port_shell() -> str:
+    """`slurm_port` as bash arithmetic, for the sbatch script (which runs before any Python)."""
+    return f"$(( {PORT_BASE} + SLURM_JOB_ID % {PORT_SPAN} ))"
 
 
 def recorded_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -12,6 +12,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from dte_core.env import slurm_port_shell
 from dte_core.errors import ConfigError
 
 from dte_cli.backends.sites import ContainerProfile, SiteProfile
@@ -233,7 +234,7 @@ def render(job: SlurmJob) -> str:
         "# rendezvous on the first node; the port follows the job id so jobs sharing a node",
         "# do not collide",
         'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-        "MASTER_PORT=$(( 20000 + SLURM_JOB_ID % 20000 ))",
+        f"MASTER_PORT={slurm_port_shell()}",
         "export MASTER_ADDR MASTER_PORT",
         "",
         "# The batch shell (outside any container) turns signals into a checkpoint: SIGUSR1",
