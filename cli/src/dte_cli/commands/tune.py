@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
+from dte_cli.backends.request import SlurmOptions, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, JsonOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, JsonOpt, PanelCommand, ScienceArg, SetOpt
 
 
 class TuneGroup(TyperGroup):
@@ -37,7 +39,9 @@ StorageOpt = Annotated[str | None, typer.Option(
     "(default: .dte/hpo/STUDY.journal).", show_default=False)]
 
 
-@app.command("run")
+@app.command("run", cls=PanelCommand)
+@slurm_options(omit=[f.name for f in fields(SlurmOptions) if f.name not in ("time", "partition",
+                                                                         "site")])
 def run(
     science: ScienceArg,
     trials: Annotated[int, typer.Option("--trials", help="Trials to add to the study.")],
@@ -71,12 +75,8 @@ def run(
     config: ConfigOpt = None,
     set_: SetOpt = None,
     backend: Annotated[str, typer.Option("--backend", help="local or slurm.")] = "local",
-    time_limit: Annotated[str | None, typer.Option(
-        "--time", help="[slurm] Time limit per worker job.", show_default=False)] = None,
-    partition: Annotated[str | None, typer.Option("--partition", help="[slurm] Partition.",
-                                                  show_default=False)] = None,
-    site: Annotated[str | None, typer.Option("--site", help="[slurm] Site profile.",
-                                             show_default=False)] = None,
+    *,
+    slurm: SlurmOptions,
 ) -> None:
     """Run (or continue) a study: WORKERS workers share one storage until TRIALS more trials
     are complete or pruned."""
@@ -131,8 +131,7 @@ def run(
     err().print(f"study {name}: {trials} more trial(s) (target {target}), {workers} worker(s), "
                 f"metric {metric} ({direction}), storage {url}")
     if backend == "slurm":
-        _submit_workers(sci, name, url, worker_args, workers, procs, seed, time_limit,
-                        partition, site)
+        _submit_workers(sci, name, url, worker_args, workers, procs, seed, slurm)
         return
     _run_local(name, url, worker_args, workers, procs, seed, target)
 
@@ -241,14 +240,14 @@ def _parent_run(science: str, study: str, cfg: Any) -> str | None:
 
 
 def _submit_workers(sci: Any, name: str, url: str, worker_args: list[str], workers: int,
-                    procs: int, seed: int | None, time_limit: str | None,
-                    partition: str | None, site: str | None) -> None:
+                    procs: int, seed: int | None, slurm: SlurmOptions) -> None:
     """An array job of WORKERS tasks sharing the study; returns right after submission."""
     from dte_core import paths
     from dte_core.errors import ConfigError
     from dte_core.hpo import study as studies
 
-    from dte_cli.backends import jobs, sites, slurm
+    from dte_cli.backends import jobs, sites
+    from dte_cli.backends import slurm as backend
     from dte_cli.backends.hosts import Host
 
     if procs != 1:
@@ -262,15 +261,12 @@ def _submit_workers(sci: Any, name: str, url: str, worker_args: list[str], worke
     # the worker takes its index from SLURM_ARRAY_TASK_ID
     command = [sys.executable, "-m", "dte_core.hpo.worker", *worker_args,
                *(["--seed", str(seed)] if seed is not None else [])]
-    profile = sites.load(site)
-    job = slurm.build(profile, job_name=f"dte-tune-{name}", run_dirs=[str(folder)] * workers,
-                      nodes=1, gpus=None, procs=1, layout="torchrun", time=time_limit,
-                      partition=partition, account=None, qos=None, mem=None,
-                      cpus_per_task=None, constraint=None, container=None,
-                      env=[f"DTE_PROJECT_DIR={paths.project_dir()}"], setup=[],
-                      python=sys.executable)
+    opts = replace(slurm, nodes=1, procs=1, env=[f"DTE_PROJECT_DIR={paths.project_dir()}"])
+    job = backend.build(sites.load(slurm.site), opts, job_name=f"dte-tune-{name}",
+                        run_dirs=[str(folder)] * workers, layout="torchrun",
+                        python=sys.executable)
     job.command = command
-    script = slurm.render(job)
+    script = backend.render(job)
     path = folder / "workers.sbatch"
     path.write_text(script)
     out = Host().text(["sbatch", "--parsable", f"--chdir={paths.project_dir()}", str(path)])
