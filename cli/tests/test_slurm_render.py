@@ -13,6 +13,7 @@ import pytest
 from dte_cli.backends.request import PANEL, SlurmOptions, merged
 from dte_cli.backends.sites import ContainerProfile, PartitionLimits, SiteProfile
 from dte_cli.backends.slurm import build, render, time_seconds
+from dte_cli.backends.submit import worker_job
 from dte_core.errors import ConfigError
 from typer.main import get_command
 
@@ -107,11 +108,28 @@ def test_bad_requests_name_the_fix(overrides, message):
         request(site, **overrides)
 
 
+def test_golden_tune_workers():
+    """A study's workers: an array job, task i runs worker i with its --index from the task id."""
+    args = ["--study", "s", "--storage", "journal:/p/.dte/hpo/s.journal", "--target", "4",
+            "--sampler", "tpe", "--pruner", "median", "--grace", "30.0"]
+    job = worker_job(PLAIN, SlurmOptions(time="30:00", env=["DTE_PROJECT_DIR=/p"]), study="s",
+                     folder="/p/.dte/hpo/s", workers=3, worker_args=args, python="python3")
+    script = render(job)
+    golden = GOLDEN / "tune-workers-3.sbatch"
+    if os.environ.get("DTE_REGEN_GOLDEN"):
+        golden.write_text(script)
+    assert script == golden.read_text(), f"rendering changed; regenerate deliberately with " \
+                                         f"DTE_REGEN_GOLDEN=1 and review {golden}"
+    assert "--index" not in script and "#SBATCH --array=0-2" in script
+    assert "python3 -m dte_core.hpo.worker --study s" in script
+    # on a GPU site each worker takes one GPU instead of clashing with the site's 4
+    gpu = worker_job(SITE, SlurmOptions(), study="s", folder="/p/.dte/hpo/s", workers=2,
+                     worker_args=args, python="python3")
+    assert (gpu.gpus_per_node, gpu.procs_per_node, gpu.nodes) == (1, 1, 1)
+
+
 COMMANDS = {"train": ("train", set()),
-            "tune": ("tune", {"--nodes", "--array", "--task-layout", "--qos", "--account",
-                              "--mem", "--cpus-per-task", "--constraint", "--container",
-                              "--env", "--setup", "--remote", "--sync-code", "--job-name",
-                              "--check"}),
+            "tune": ("tune", {"--nodes", "--array", "--task-layout"}),
             "scale": ("scale", {"--nodes", "--array", "--task-layout", "--check", "--remote",
                                 "--sync-code", "--job-name"})}
 

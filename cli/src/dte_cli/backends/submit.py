@@ -1,4 +1,5 @@
-"""Submit a training run to SLURM, here or on a login host over ssh, and record the job."""
+"""Submit to SLURM, here or on a login host over ssh, and record the job: one path for
+training runs (`submit`) and tune workers (`submit_workers`)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ class Target:
     def python(self) -> str:
         """The compute nodes' Python when the site does not name one."""
         return "python3" if self.remote else sys.executable
+
+
+def remote_of(opts: SlurmOptions) -> str | None:
+    """The login host that jobs go through (--remote, else the site's `remote`), if any."""
+    return merged(sites.load(opts.site), opts).remote
 
 
 def target(opts: SlurmOptions, *, dry_run: bool) -> Target:
@@ -129,6 +135,46 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
     err().print(f"submitted job {job_id}{where}: {len(run_dirs)} run(s), first {run_ids[0]}")
     print(job_id)
     err().print(f"follow it with: dte jobs status {job_id}   dte jobs logs {job_id} -f")
+
+
+def worker_job(site: sites.SiteProfile, opts: SlurmOptions, *, study: str, folder: str,
+               workers: int, worker_args: list[str], python: str) -> slurm.SlurmJob:
+    """WORKERS tune workers as one array job: task i is worker i (its --index is the array
+    task id); one process each, with one GPU where the site has GPUs."""
+    gpus = min(1, merged(site, opts).gpus or 0)
+    job = slurm.build(site, replace(opts, nodes=1, procs=1, gpus=gpus),
+                      job_name=f"dte-tune-{study}", run_dirs=[folder] * workers,
+                      layout="torchrun", python=python)
+    job.command = [job.python, "-m", "dte_core.hpo.worker", *worker_args]
+    return job
+
+
+def submit_workers(science: str, study: str, worker_args: list[str], workers: int,
+                   opts: SlurmOptions, *, dry_run: bool) -> None:
+    """Submit a study's tune workers (`worker_job`); --dry-run prints it, --check tests it."""
+    from dte_core.hpo.study import hpo_dir
+
+    from dte_cli.console import err
+
+    to = target(opts, dry_run=dry_run)
+    folder = f"{to.workdir}/.dte/hpo/{study}" if to.remote else str(hpo_dir(study))
+    job = worker_job(to.site, replace(opts, env=[f"DTE_PROJECT_DIR={to.workdir}", *opts.env]),
+                     study=study, folder=folder, workers=workers, worker_args=worker_args,
+                     python=to.python)
+    script = _script(to, job, opts, dry_run)
+    if script is None:
+        return
+    tracked = _reach(to, opts)
+    if not to.remote:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(folder, "workers.sbatch").write_text(script)
+    job_id = _send(to, f"{folder}/workers.sbatch",
+                   {folder: {"workers.sbatch": script.encode()}}, tracked)
+    _record(to, job, job_id, science, [folder], [])
+    where = f" on {to.remote}" if to.remote else ""
+    print(job_id)
+    err().print(f"submitted {workers} tune worker(s) as array job {job_id}{where}; follow "
+                f"with `dte tune status {study}`")
 
 
 def _script(to: Target, job: slurm.SlurmJob, opts: SlurmOptions, dry_run: bool) -> str | None:
