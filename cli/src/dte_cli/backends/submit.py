@@ -38,13 +38,9 @@ class Target:
         return "python3" if self.remote else sys.executable
 
 
-def remote_of(opts: SlurmOptions) -> str | None:
-    """The login host that jobs go through (--remote, else the site's `remote`), if any."""
-    return merged(sites.load(opts.site), opts).remote
-
-
 def target(opts: SlurmOptions, *, dry_run: bool) -> Target:
-    """The site profile, the host that runs sbatch and the job's work directory."""
+    """The site profile, the host that runs sbatch (--remote, else the site's `remote`, else
+    this one) and the job's work directory (asked of the login host unless `dry_run`)."""
     site = sites.load(opts.site)
     host = Host(merged(site, opts).remote, site.ssh_options)
     if host.target and not dry_run:

@@ -177,7 +177,7 @@ def _check_cluster_storage(url: str, procs: int, slurm: SlurmOptions) -> None:
     """Refuse what cluster workers cannot share, before a study is created."""
     from dte_core.errors import ConfigError
 
-    from dte_cli.backends.submit import remote_of
+    from dte_cli.backends.submit import target
 
     if procs != 1:
         raise ConfigError("--procs > 1 with --backend slurm is not supported yet for tune "
@@ -185,7 +185,7 @@ def _check_cluster_storage(url: str, procs: int, slurm: SlurmOptions) -> None:
     if url.startswith("sqlite"):
         raise ConfigError("SQLite is not safe for parallel workers on a cluster: use the "
                           "default journal file or a PostgreSQL URL.")
-    remote = remote_of(slurm)
+    remote = target(slurm, dry_run=True).remote  # dry_run: no ssh yet
     if remote and url.startswith("journal:"):
         raise ConfigError(
             f"The tune workers run on {remote}'s cluster, which cannot see the journal file "
