@@ -50,6 +50,7 @@ SCIENCES = {
         "generate": ["--events", "16", "--energy-range", "10,100"],
         "train": sets("data.energy_range=10,100", "train.batch_size=2", "train.epochs=1",
                       "evaluate.events=10", "evaluate.batch_size=6"),
+        "file": "showers.h5",
         "predict": lambda data: ["--energy", "50", "--events", "2"],
         "output": "showers.h5",
         "missing": [(["--strategy", "deepspeed"], "dte-core[deepspeed]")],
@@ -123,7 +124,7 @@ def check_science(name: str, wheels: Path, work: Path, uv: str) -> dict:
                DTE_PROJECT_DIR=str(project))
     dte = str(venv / "bin" / "dte")
     data = project / "data"
-    train = [*recipe["train"], "--set", f"data.path={data}"]
+    train = [*recipe["train"], "--set", f"data.path={data / recipe.get('file', '')}"]
     steps = [
         [dte, "sciences", "--json"],
         [dte, "data", "generate", name, "--out", str(data), *recipe["generate"]],

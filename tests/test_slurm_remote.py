@@ -109,3 +109,37 @@ def test_ssh_failure_shows_ssh_own_message(login_host, tmp_path):
     text = " ".join(result.stderr.split())
     assert "ssh to root@127.0.0.1 failed" in text and "Connection refused" in text
     assert not (tmp_path / "runs").exists()
+
+
+PG_URL = "postgresql+psycopg://optuna:optuna@127.0.0.1:5499/optuna"
+
+
+def test_tune_workers_over_ssh_share_a_database_study(login_host, tmp_path):
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", 5499)) != 0:
+            pytest.skip("no PostgreSQL on 127.0.0.1:5499: start it with `bash "
+                        ".ci/start-postgres.sh` (as .ci/run does)")
+    project, remote = tmp_path / "laptop", tmp_path / "cluster-home"
+    project.mkdir()
+    site_file(project, remote, login_host)
+    name = f"remote-{int(time.time() * 1000)}"
+    submitted = run("tune", "toy", "--trials", "2", "--workers", "2", "--study", name,
+                    "--storage", PG_URL, "--backend", "slurm", "--time", "10",
+                    "--set", "train.epochs=1", cwd=project)
+    assert submitted.returncode == 0, submitted.stderr
+    job = submitted.stdout.strip()
+    assert "on root@127.0.0.1" in submitted.stderr
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status = json.loads(run("tune", "status", name, "--storage", PG_URL, "--json",
+                                cwd=project).stdout)["states"]
+        if status.get("COMPLETE", 0) + status.get("PRUNED", 0) >= 2:
+            break
+        time.sleep(2)
+    assert status.get("COMPLETE", 0) + status.get("PRUNED", 0) == 2, status
+    folder = remote / ".dte" / "hpo"
+    assert (folder / name / "workers.sbatch").is_file()
+    assert len(list(folder.glob(f"slurm-{job}_*.out"))) == 2
+    assert len(list((remote / "runs" / "toy").glob("*/run.json"))) == 2  # trials ran there
+    recorded = json.loads(run("jobs", "status", job, "--json", cwd=project).stdout)
+    assert set(recorded["scheduler"]) == {f"{job}_0", f"{job}_1"}, recorded

@@ -193,3 +193,64 @@ def test_slurm_array_study(slurm, tmp_path):
         time.sleep(2)
     assert found.get("COMPLETE", 0) + found.get("PRUNED", 0) == 4, found
     assert len(list((tmp_path / ".dte" / "hpo").glob("slurm-*_*.out"))) == 2
+    job = submitted.stdout.strip()
+    assert "#SBATCH --array=0-1" in (tmp_path / ".dte" / "hpo" / "array" / "workers.sbatch"
+                                     ).read_text()
+    assert job in (tmp_path / ".dte" / "jobs.jsonl").read_text()  # `dte jobs` knows it
+
+
+def test_slurm_dry_run_prints_the_worker_array_and_creates_nothing(tmp_path):
+    enqueue_study(tmp_path, "dry", [])
+    journal = tmp_path / ".dte" / "hpo" / "dry.journal"
+    before = journal.read_bytes()
+    result = dte("tune", "toy", "--trials", "3", "--workers", "2", "--study", "dry",
+                 "--backend", "slurm", "--dry-run", "--time", "10", "--partition", "debug",
+                 "--env", "X=1", "--job-name", "my tune", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    script = result.stdout
+    assert script.startswith("#!/bin/bash") and "#SBATCH --array=0-1" in script
+    assert "#SBATCH --partition=debug" in script and "#SBATCH --job-name='my tune'" in script
+    assert "export X=1" in script and f"export DTE_PROJECT_DIR={tmp_path}" in script
+    assert "-m dte_core.hpo.worker --study dry" in script and "--target 3" in script
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
+    assert journal.read_bytes() == before  # the study is read, not changed
+    assert not (tmp_path / ".dte" / "jobs.jsonl").exists()
+    assert not (tmp_path / ".dte" / "hpo" / "dry" / "workers.sbatch").exists()
+
+
+def test_local_dry_run_prints_one_command_per_worker(tmp_path):
+    result = dte("tune", "toy", "--trials", "2", "--workers", "2", "--study", "d",
+                 "--dry-run", "--seed", "7", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all("dte_core.hpo.worker --study d" in x for x in lines)
+    assert lines[1].endswith("--index 1 --seed 7")
+    assert not (tmp_path / ".dte").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--time", "10"], "--time only applies to batch jobs"),
+    (["--backend", "slurm", "--remote", "me@login", "--dry-run"], "cannot see the journal file"),
+    (["--backend", "slurm", "--storage", "sqlite:///x.db", "--dry-run"], "SQLite is not safe"),
+    (["--backend", "slurm", "--procs", "2", "--dry-run"], "--procs > 1"),
+])
+def test_bad_cluster_requests_name_the_fix(tmp_path, args, message):
+    result = dte("tune", "toy", "--trials", "1", "--study", "bad", *args, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert not (tmp_path / ".dte").exists()
+
+
+@pytest.mark.slurm
+def test_slurm_check_asks_the_scheduler_and_submits_nothing(slurm, tmp_path):
+    env = {**dte_env(), "SLURM_CONF": slurm["SLURM_CONF"]}
+    base = [DTE, "tune", "toy", "--trials", "2", "--workers", "2", "--study", "chk",
+            "--backend", "slurm", "--check", "--time", "10"]
+    ok = subprocess.run(base, cwd=tmp_path, env=env, capture_output=True, text=True,
+                        timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "sbatch --test-only" in ok.stderr and "to start at" in ok.stderr
+    bad = subprocess.run([*base, "--partition", "nope"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "rejected the job" in " ".join(bad.stderr.split())
+    assert not (tmp_path / ".dte").exists()  # no study, no job record

@@ -1,15 +1,21 @@
-"""sbatch scripts rendered from resource requests: golden files, checks, quoting."""
+"""sbatch scripts rendered from resource requests: golden files, checks, quoting, and the
+one declaration of the SLURM options."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from dte_cli.backends.request import PANEL, SlurmOptions, merged
 from dte_cli.backends.sites import ContainerProfile, PartitionLimits, SiteProfile
 from dte_cli.backends.slurm import build, render, time_seconds
+from dte_cli.backends.submit import worker_job
 from dte_core.errors import ConfigError
+from typer.main import get_command
 
 GOLDEN = Path(__file__).parent / "golden"
 SITE = SiteProfile(
@@ -24,13 +30,10 @@ SITE = SiteProfile(
 PLAIN = SiteProfile(python="python3")
 
 
-def request(site: SiteProfile = PLAIN, **overrides):
-    args = dict(job_name="dte-toy", run_dirs=["/scratch/runs/toy/20260101-000000-abcd"],
-                nodes=None, gpus=None, procs=None, layout="torchrun", time="30:00",
-                partition=None, account=None, qos=None, mem=None, cpus_per_task=None,
-                constraint=None, container=None, env=[], setup=[])
-    args.update(overrides)
-    return build(site, **args)
+def request(site: SiteProfile = PLAIN, *, run_dirs=("/scratch/runs/toy/20260101-000000-abcd",),
+            layout="torchrun", **options):
+    opts = SlurmOptions(**{"time": "30:00", **options})
+    return build(site, opts, job_name="dte-toy", run_dirs=list(run_dirs), layout=layout)
 
 
 CASES = {
@@ -103,3 +106,65 @@ def test_bad_requests_name_the_fix(overrides, message):
     site = overrides.pop("site", PLAIN)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         request(site, **overrides)
+
+
+def test_golden_tune_workers():
+    """A study's workers: an array job, task i runs worker i with its --index from the task id."""
+    args = ["--study", "s", "--storage", "journal:/p/.dte/hpo/s.journal", "--target", "4",
+            "--sampler", "tpe", "--pruner", "median", "--grace", "30.0"]
+    job = worker_job(PLAIN, SlurmOptions(time="30:00", env=["DTE_PROJECT_DIR=/p"]), study="s",
+                     folder="/p/.dte/hpo/s", workers=3, worker_args=args, python="python3")
+    script = render(job)
+    golden = GOLDEN / "tune-workers-3.sbatch"
+    if os.environ.get("DTE_REGEN_GOLDEN"):
+        golden.write_text(script)
+    assert script == golden.read_text(), f"rendering changed; regenerate deliberately with " \
+                                         f"DTE_REGEN_GOLDEN=1 and review {golden}"
+    assert "--index" not in script and "#SBATCH --array=0-2" in script
+    assert "python3 -m dte_core.hpo.worker --study s" in script
+    # on a GPU site each worker takes one GPU instead of clashing with the site's 4
+    gpu = worker_job(SITE, SlurmOptions(), study="s", folder="/p/.dte/hpo/s", workers=2,
+                     worker_args=args, python="python3")
+    assert (gpu.gpus_per_node, gpu.procs_per_node, gpu.nodes) == (1, 1, 1)
+
+
+COMMANDS = {"train": ("train", set()),
+            "tune": ("tune", {"--nodes", "--array", "--task-layout"}),
+            "scale": ("scale", {"--nodes", "--array", "--task-layout", "--check", "--remote",
+                                "--sync-code", "--job-name"})}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_slurm_flags_come_from_the_one_declaration(name):
+    module, omitted = COMMANDS[name]
+    command = get_command(importlib.import_module(f"dte_cli.commands.{module}").app)
+    if name == "tune":
+        command = command.commands["run"]
+    panel = {o for p in command.params if getattr(p, "rich_help_panel", None) == PANEL
+             for o in p.opts}
+    declared = {"--" + f.name.replace("_", "-") for f in fields(SlurmOptions)
+                if "help" in f.metadata}
+    assert panel - {"--per-node"} == declared - omitted
+
+
+def test_help_shows_the_slurm_panel(dte):
+    text = dte("train", "--help").stdout
+    general, _, slurm_part = text.partition("\nSLURM:\n")
+    assert "--backend" in general and "--nodes" not in general
+    assert all(flag in slurm_part for flag in ("--nodes", "--remote", "--check", "--env"))
+
+
+def test_site_defaults_fill_only_what_the_command_line_left_out():
+    opts = SlurmOptions(partition="cpu", env=["B=2"], setup=["echo mine"])
+    req = merged(SITE, opts)
+    assert (req.partition, req.account, req.gpus, req.time) == ("cpu", "proj123", 4, "01:00:00")
+    assert req.env == ["HF_HOME=/scratch/hf", "B=2"]
+    assert req.setup == ["source /opt/venvs/dte/bin/activate", "echo mine"]
+    assert merged(SITE, SlurmOptions(gpus=0)).gpus == 0  # an explicit 0 is kept
+
+
+def test_options_as_arguments_for_another_command():
+    opts = SlurmOptions(time="10", env=["A=1", "B=2"], sync_code=True, cpus_per_task=2)
+    assert opts.argv() == ["--time", "10", "--cpus-per-task", "2", "--env", "A=1", "--env",
+                           "B=2", "--sync-code"]
+    assert opts.given() == ["--time", "--cpus-per-task", "--env", "--sync-code"]

@@ -89,6 +89,10 @@ class Engine(ABC):
         **options)` trains one trial's run, `share(obj)` gives rank 0's object to every rank;
         shared state (a process group, a graph) is released on leaving."""
 
+    @abstractmethod
+    def gpu_count(self) -> int:
+        """GPUs this framework sees on this host."""
+
     def launcher(self, strategy: str) -> str:
         """What starts several local workers for `strategy`: the engine's own (`engine`), or a
         strategy's (`horovodrun`)."""

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from dte_core.errors import ConfigError
+
 Launcher = Literal["torchrun", "horovod", "slurm", "mpi", "none"]
 
 # Variables recorded in every run's manifest, so a run can be traced back to its launch.
@@ -15,6 +17,10 @@ RECORDED_PREFIXES = ("SLURM_", "TORCHELASTIC_", "OMPI_COMM_WORLD_", "PMI_", "PMI
                      "HOROVOD_")
 RECORDED_NAMES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK",
                   "MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES")
+# SLURM jobs rendezvous on PORT_BASE + job id % PORT_SPAN: the one rule, followed by
+# `slurm_port` here and, through `slurm_port_shell`, by the sbatch script dte renders.
+PORT_BASE = 20000
+PORT_SPAN = 20000
 
 
 @dataclass(frozen=True)
@@ -104,21 +110,81 @@ def detect(environ: Mapping[str, str] | None = None) -> ClusterEnv:
 
 
 def first_slurm_host(environ: Mapping[str, str]) -> str:
-    """The first host of the job's node list (simple `node[01-04]` forms), else this host."""
+    """The first host of the job's node list, else this host."""
     nodes = environ.get("SLURM_JOB_NODELIST") or environ.get("SLURM_NODELIST") or ""
-    if not nodes:
-        return socket.gethostname()
-    head = nodes.split(",")[0]
-    if "[" in head:
-        prefix, rest = head.split("[", 1)
-        first = rest.split("-")[0].split(",")[0].rstrip("]")
-        return prefix + first
-    return head
+    hosts = expand_hostlist(nodes)
+    return hosts[0] if hosts else socket.gethostname()
+
+
+def expand_hostlist(text: str) -> list[str]:
+    """SLURM's compressed host list (`gpu[01-03,07],login1`, `r[1-2]n[1-2]`) as names, in order."""
+    hosts: list[str] = []
+    for item in _split_top(text):
+        hosts.extend(_expand_one(item, text))
+    return hosts
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char == "[") - (char == "]")
+        if depth not in (0, 1):
+            raise _bad_hostlist(text)
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise _bad_hostlist(text)
+    return [p.strip() for p in [*parts, text[start:]] if p.strip()]
+
+
+def _expand_one(item: str, whole: str) -> list[str]:
+    """One `prefix[ranges]suffix` item; later bracket groups vary fastest."""
+    head, bracket, rest = item.partition("[")
+    if not bracket:
+        return [item]
+    body, _, tail = rest.partition("]")
+    names = []
+    for piece in body.split(","):
+        lo, dash, hi = (part.strip() for part in piece.partition("-"))
+        hi = hi if dash else lo
+        if not (lo.isdigit() and hi.isdigit()) or int(hi) < int(lo):
+            raise _bad_hostlist(whole)
+        for number in range(int(lo), int(hi) + 1):  # zero padding follows the lower bound
+            names.extend(_expand_one(f"{head}{number:0{len(lo)}d}{tail}", whole))
+    return names
+
+
+def _bad_hostlist(text: str) -> ConfigError:
+    return ConfigError(f"The SLURM node list {text!r} is not in SLURM's form (`node[01-04,07],"
+                       f"login1`: names, each with optional bracketed number ranges). Unset "
+                       f"SLURM_JOB_NODELIST and SLURM_NODELIST, or launch under srun, which "
+                       f"sets them.")
+
+
+def tasks_per_node(text: str) -> list[int]:
+    """SLURM_TASKS_PER_NODE (`2(x3),1`) as one count per node."""
+    counts = []
+    for part in text.split(","):
+        count, times, repeat = part.strip().partition("(x")
+        repeat = repeat.removesuffix(")") if times else "1"
+        if not (count.isdigit() and repeat.isdigit()):
+            raise ConfigError(f"SLURM_TASKS_PER_NODE={text!r} is not in SLURM's form (`2(x3),1`:"
+                              f" counts, each optionally repeated). Unset it, or launch under "
+                              f"srun, which sets it.")
+        counts += [int(count)] * int(repeat)
+    return counts
 
 
 def slurm_port(environ: Mapping[str, str]) -> int:
     """A rendezvous port derived from the job id, so concurrent jobs on a node do not clash."""
-    return 20000 + _int(environ, "SLURM_JOB_ID", default=0) % 20000
+    return PORT_BASE + _int(environ, "SLURM_JOB_ID", default=0) % PORT_SPAN
+
+
+def slurm_port_shell() -> str:
+    """`slurm_port` as bash arithmetic, for the sbatch script (which runs before any Python)."""
+    return f"$(( {PORT_BASE} + SLURM_JOB_ID % {PORT_SPAN} ))"
 
 
 def recorded_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -13,15 +13,8 @@ import pytest
 from dte_core import strategies
 from dte_core.env import ClusterEnv, detect
 from dte_core.errors import ConfigError
-from dte_core.keras.cluster import expand_hostlist, tasks_per_node, tf_config
+from dte_core.keras.cluster import tf_config
 from dte_core.keras.data import BatchPlan, val_shard
-
-
-def test_hostlists_and_tasks_per_node():
-    assert expand_hostlist("gpu[01-03,07],login1") == ["gpu01", "gpu02", "gpu03", "gpu07",
-                                                       "login1"]
-    assert expand_hostlist("r[1-2]n[1-2]") == ["r1n1", "r1n2", "r2n1", "r2n2"]
-    assert tasks_per_node("2(x3),1") == [2, 2, 2, 1]
 
 
 def test_tf_config_for_torchrun_on_one_node():

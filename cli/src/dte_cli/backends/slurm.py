@@ -12,8 +12,10 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from dte_core.env import slurm_port_shell
 from dte_core.errors import ConfigError
 
+from dte_cli.backends.request import SlurmOptions, merged
 from dte_cli.backends.sites import ContainerProfile, SiteProfile
 
 TIME_FORMS = [
@@ -87,17 +89,17 @@ class SlurmJob:
         return f"{spec}%{self.array_limit}" if self.array_limit else spec
 
 
-def build(site: SiteProfile, *, job_name: str, run_dirs: list[str], nodes: int | None,
-          gpus: int | None, procs: int | None, layout: str, time: str | None,
-          partition: str | None, account: str | None, qos: str | None, mem: str | None,
-          cpus_per_task: int | None, constraint: str | None, container: str | None,
-          env: list[str], setup: list[str], array_limit: int | None = None,
-          python: str = "python3") -> SlurmJob:
-    """Merge command-line values over the site profile and check them; errors name the fix."""
-    nodes = 1 if nodes is None else nodes
+def build(site: SiteProfile, opts: SlurmOptions, *, job_name: str, run_dirs: list[str],
+          layout: str, python: str = "python3") -> SlurmJob:
+    """Merge the request over the site profile and check it; errors name the fix.
+
+    `job_name` is the name used without --job-name; `python` without a site's `python`.
+    """
+    req = merged(site, opts)
+    nodes = 1 if req.nodes is None else req.nodes
     if nodes < 1:
         raise ConfigError(f"--nodes {nodes} is not a number of nodes: use 1 or more.")
-    gpus_per_node = site.gpus_per_node if gpus is None else gpus
+    gpus_per_node, procs = req.gpus or 0, req.procs
     if gpus_per_node < 0:
         raise ConfigError(f"--gpus {gpus_per_node} is not a number of GPUs: use 0 or more.")
     if procs is not None and procs < 1:
@@ -107,11 +109,10 @@ def build(site: SiteProfile, *, job_name: str, run_dirs: list[str], nodes: int |
             f"--procs {procs} and --gpus {gpus_per_node} disagree: with GPUs, dte starts one "
             f"worker per GPU. Drop --procs, or use --gpus {procs}."
         )
-    per_node = gpus_per_node or procs or 1
     if layout not in ("torchrun", "per-task"):
         raise ConfigError(f"Unknown task layout {layout!r}.")
-    seconds = time_seconds(time or site.time)
-    partition = partition or site.partition
+    seconds = time_seconds(req.time or "")
+    partition = req.partition
     if site.partitions:
         if partition is None or partition not in site.partitions:
             raise ConfigError(
@@ -128,21 +129,20 @@ def build(site: SiteProfile, *, job_name: str, run_dirs: list[str], nodes: int |
         if limits.gpus_per_node is not None and gpus_per_node > limits.gpus_per_node:
             raise ConfigError(f"--gpus {gpus_per_node} per node exceeds partition "
                               f"'{partition}''s {limits.gpus_per_node} GPUs per node.")
-    mem = mem or site.mem
-    if mem is not None and not MEM.match(mem):
-        raise ConfigError(f"--mem {mem!r} is not a SLURM memory size: use e.g. 64G or 500M.")
-    variables = dict(site.env)
-    for item in env:
+    if req.mem is not None and not MEM.match(req.mem):
+        raise ConfigError(f"--mem {req.mem!r} is not a SLURM memory size: use e.g. 64G or 500M.")
+    variables = {}
+    for item in req.env:
         key, sep, value = item.partition("=")
         if not sep or not ENV_KEY.match(key):
             raise ConfigError(f"--env {item!r} must be NAME=VALUE with NAME a valid variable "
-                              f"name (letters, digits, _).")
+                              f"name (letters, digits, _); so must a site profile's `env`.")
         variables[key] = value
-    image = container or (site.container.image if site.container else None)
     profile = None
-    if image:
-        profile = (site.container or ContainerProfile()).model_copy(update={"image": image})
-    cpus = cpus_per_task or site.cpus_per_task or (per_node if layout == "torchrun" else 1)
+    if req.container:
+        profile = (site.container or ContainerProfile()).model_copy(
+            update={"image": req.container})
+    cpus = req.cpus_per_task or (req.per_node if layout == "torchrun" else 1)
     if cpus < 1:
         raise ConfigError(f"--cpus-per-task {cpus} must be 1 or more.")
     if seconds <= site.signal_grace_s:
@@ -152,15 +152,14 @@ def build(site: SiteProfile, *, job_name: str, run_dirs: list[str], nodes: int |
             f"Ask for more time."
         )
     return SlurmJob(
-        job_name=job_name, run_dirs=run_dirs, nodes=nodes, procs_per_node=per_node,
-        gpus_per_node=gpus_per_node, layout=layout, cpus_per_task=cpus,
-        time=format_time(seconds), partition=partition, account=account or site.account,
-        qos=qos or site.qos, constraint=constraint or site.constraint, mem=mem,
-        env=variables, modules=list(site.modules), setup=[*site.setup, *setup],
-        container=profile, network_interface=site.network_interface,
-        python=site.python or python,
+        job_name=req.job_name or job_name, run_dirs=run_dirs, nodes=nodes,
+        procs_per_node=req.per_node, gpus_per_node=gpus_per_node, layout=layout,
+        cpus_per_task=cpus, time=format_time(seconds), partition=partition,
+        account=req.account, qos=req.qos, constraint=req.constraint, mem=req.mem,
+        env=variables, modules=list(site.modules), setup=req.setup, container=profile,
+        network_interface=site.network_interface, python=site.python or python,
         signal_grace_s=site.signal_grace_s, max_requeues=site.max_requeues,
-        array_limit=array_limit,
+        array_limit=req.array_limit,
     )
 
 
@@ -233,7 +232,7 @@ def render(job: SlurmJob) -> str:
         "# rendezvous on the first node; the port follows the job id so jobs sharing a node",
         "# do not collide",
         'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
-        "MASTER_PORT=$(( 20000 + SLURM_JOB_ID % 20000 ))",
+        f"MASTER_PORT={slurm_port_shell()}",
         "export MASTER_ADDR MASTER_PORT",
         "",
         "# The batch shell (outside any container) turns signals into a checkpoint: SIGUSR1",

@@ -1,4 +1,5 @@
-"""Submit a training run to SLURM, here or on a login host over ssh, and record the job."""
+"""Submit to SLURM, here or on a login host over ssh, and record the job: one path for
+training runs (`submit`) and tune workers (`submit_workers`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,32 +17,39 @@ from dte_core.errors import ConfigError
 
 from dte_cli.backends import jobs, sites, slurm
 from dte_cli.backends.hosts import Host
+from dte_cli.backends.request import SlurmOptions, merged
 
 
 @dataclass
-class SlurmOptions:
-    """The command line's resource request (None: the site profile's value)."""
+class Target:
+    """Where jobs go: this host or a login host over ssh, and the work directory there."""
 
-    site: str | None = None
-    nodes: int | None = None
-    gpus: int | None = None
-    procs: int | None = None
-    time: str | None = None
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    mem: str | None = None
-    cpus_per_task: int | None = None
-    constraint: str | None = None
-    container: str | None = None
-    env: list[str] = field(default_factory=list)
-    setup: list[str] = field(default_factory=list)
-    remote: str | None = None
-    sync_code: bool = False
-    array: int | None = None
-    array_limit: int | None = None
-    job_name: str | None = None
-    task_layout: str | None = None
+    site: sites.SiteProfile
+    host: Host
+    workdir: str
+
+    @property
+    def remote(self) -> str | None:
+        return self.host.target
+
+    @property
+    def python(self) -> str:
+        """The compute nodes' Python when the site does not name one."""
+        return "python3" if self.remote else sys.executable
+
+
+def target(opts: SlurmOptions, *, dry_run: bool) -> Target:
+    """The site profile, the host that runs sbatch (--remote, else the site's `remote`, else
+    this one) and the job's work directory (asked of the login host unless `dry_run`)."""
+    site = sites.load(opts.site)
+    host = Host(merged(site, opts).remote, site.ssh_options)
+    if host.target and not dry_run:
+        workdir = host.home_path(site.remote_workdir)
+    elif host.target:
+        workdir = site.remote_workdir
+    else:
+        workdir = str(paths.project_dir())
+    return Target(site, host, workdir)
 
 
 def _layout(strategy: str, nodes: int, per_node: int, asked: str | None) -> str:
@@ -63,55 +71,32 @@ def _layout(strategy: str, nodes: int, per_node: int, asked: str | None) -> str:
 
 
 def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: bool,
-           check: bool, command: list[str], resume: rundir.RunDir | None = None) -> None:
-    """Render, check and submit the job (or print it with --dry-run / test it with --check)."""
+           command: list[str], resume: rundir.RunDir | None = None) -> None:
+    """Submit a training run (or --array N runs) as one job; --dry-run prints it, --check
+    tests it."""
     from dte_cli.console import err
 
-    site = sites.load(opts.site)
-    target = opts.remote or site.remote
-    host = Host(target, site.ssh_options)
+    to = target(opts, dry_run=dry_run)
     copies = 1 if resume else (opts.array or 1)
     if copies < 1:
         raise ConfigError(f"--array {opts.array} must be 1 or more.")
     if opts.array and resume:
         raise ConfigError("--array starts new runs; it cannot be combined with --resume.")
-    nodes = opts.nodes or 1
-    per_node = opts.gpus or site.gpus_per_node or opts.procs or 1
-    layout = _layout(cfg.train.strategy, nodes, per_node, opts.task_layout)
+    req = merged(to.site, opts)
+    nodes = req.nodes or 1
+    layout = _layout(cfg.train.strategy, nodes, req.per_node, opts.task_layout)
 
     run_ids = [resume.run_id] if resume else _new_ids(copies)
-    if target and not dry_run:
-        workdir = host.home_path(site.remote_workdir)
-    elif target:
-        workdir = site.remote_workdir
-    else:
-        workdir = str(paths.project_dir())
-    run_root = f"{workdir}/runs" if target else str(root)
+    run_root = f"{to.workdir}/runs" if to.remote else str(root)
     run_dirs = [f"{run_root}/{science.name}/{rid}" for rid in run_ids]
-    env = [f"DTE_PROJECT_DIR={workdir}", *opts.env]
-    if target is None:
-        env.insert(1, f"DTE_RUNS_DIR={root}")
-    job = slurm.build(
-        site, job_name=opts.job_name or f"dte-{science.name}", run_dirs=run_dirs, nodes=opts.nodes,
-        gpus=opts.gpus, procs=opts.procs, layout=layout, time=opts.time,
-        partition=opts.partition, account=opts.account, qos=opts.qos, mem=opts.mem,
-        cpus_per_task=opts.cpus_per_task, constraint=opts.constraint,
-        container=opts.container, env=env, setup=opts.setup,
-        array_limit=opts.array_limit, python="python3" if target else sys.executable)
-    if opts.sync_code and target:
-        # the site's setup lines can install or use the copied project from here
-        job.env["DTE_CODE_DIR"] = f"{workdir}/code"
-    script = slurm.render(job)
-    if dry_run:
-        print(script, end="")
+    env = [f"DTE_PROJECT_DIR={to.workdir}", *([] if to.remote else [f"DTE_RUNS_DIR={root}"]),
+           *opts.env]
+    job = slurm.build(to.site, replace(opts, env=env), job_name=f"dte-{science.name}",
+                      run_dirs=run_dirs, layout=layout, python=to.python)
+    script = _script(to, job, opts, dry_run)
+    if script is None:
         return
-    if check:
-        _test_only(host, script, workdir if target else None)
-        return
-
-    tracked = _tracked_files() if opts.sync_code and target else None
-    if target:
-        host.run(["true"])  # reach the login host before anything is written
+    tracked = _reach(to, opts)
     configs = _configs(cfg, copies) if not resume else [to_yaml(cfg)]
     local_runs: list[rundir.RunDir] = []
     for rid, yaml_text in zip(run_ids, configs, strict=True):
@@ -120,14 +105,17 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
             run.config_path.write_text(yaml_text)
         else:
             run = rundir.create(root, science.name, yaml_text, run_id=rid, command=command,
-                                backend="slurm", nodes=nodes, procs_per_node=per_node,
-                                remote=target, remote_dir=run_dirs[len(local_runs)] if target
-                                else None, tracking_uri=None if target else
+                                backend="slurm", nodes=nodes, procs_per_node=req.per_node,
+                                remote=to.remote, remote_dir=run_dirs[len(local_runs)]
+                                if to.remote else None, tracking_uri=None if to.remote else
                                 paths.tracking_uri(cfg.tracking.uri))
         (run.path / "job.sbatch").write_text(script)
         local_runs.append(run)
+    uploads = {remote_dir: {name: (run.path / name).read_bytes()
+                            for name in ("config.yaml", "run.json", "job.sbatch")}
+               for run, remote_dir in zip(local_runs, run_dirs, strict=True)}
     try:
-        job_id = _send(host, job, local_runs, run_dirs, workdir, tracked)
+        job_id = _send(to, f"{run_dirs[0]}/job.sbatch", uploads, tracked)
     except BaseException:
         if not resume:  # never submitted: leave nothing behind
             for run in local_runs:
@@ -135,28 +123,94 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
         raise
     for run in local_runs:
         run.update(status="submitted", job_id=job_id)
-    jobs.record(jobs.JobRecord(job_id=job_id, science=science.name, run_dirs=run_dirs,
-                               local_runs=[str(r.path) for r in local_runs], remote=target,
-                               ssh_options=site.ssh_options, array=job.array))
-    where = f" on {target}" if target else ""
+    _record(to, job, job_id, science.name, run_dirs, [str(r.path) for r in local_runs])
+    where = f" on {to.remote}" if to.remote else ""
     err().print(f"submitted job {job_id}{where}: {len(run_dirs)} run(s), first {run_ids[0]}")
     print(job_id)
     err().print(f"follow it with: dte jobs status {job_id}   dte jobs logs {job_id} -f")
 
 
-def _send(host: Host, job: slurm.SlurmJob, local_runs: list[rundir.RunDir],
-          run_dirs: list[str], workdir: str, tracked: list[str] | None) -> str:
+def worker_job(site: sites.SiteProfile, opts: SlurmOptions, *, study: str, folder: str,
+               workers: int, worker_args: list[str], python: str) -> slurm.SlurmJob:
+    """WORKERS tune workers as one array job: task i is worker i (its --index is the array
+    task id); one process each, with one GPU where the site has GPUs."""
+    gpus = min(1, merged(site, opts).gpus or 0)
+    job = slurm.build(site, replace(opts, nodes=1, procs=1, gpus=gpus),
+                      job_name=f"dte-tune-{study}", run_dirs=[folder] * workers,
+                      layout="torchrun", python=python)
+    job.command = [job.python, "-m", "dte_core.hpo.worker", *worker_args]
+    return job
+
+
+def submit_workers(science: str, study: str, worker_args: list[str], workers: int,
+                   opts: SlurmOptions, *, dry_run: bool) -> None:
+    """Submit a study's tune workers (`worker_job`); --dry-run prints it, --check tests it."""
+    from dte_core.hpo.study import hpo_dir
+
+    from dte_cli.console import err
+
+    to = target(opts, dry_run=dry_run)
+    folder = f"{to.workdir}/.dte/hpo/{study}" if to.remote else str(hpo_dir(study))
+    job = worker_job(to.site, replace(opts, env=[f"DTE_PROJECT_DIR={to.workdir}", *opts.env]),
+                     study=study, folder=folder, workers=workers, worker_args=worker_args,
+                     python=to.python)
+    script = _script(to, job, opts, dry_run)
+    if script is None:
+        return
+    tracked = _reach(to, opts)
+    if not to.remote:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(folder, "workers.sbatch").write_text(script)
+    job_id = _send(to, f"{folder}/workers.sbatch",
+                   {folder: {"workers.sbatch": script.encode()}}, tracked)
+    _record(to, job, job_id, science, [folder], [])
+    where = f" on {to.remote}" if to.remote else ""
+    print(job_id)
+    err().print(f"submitted {workers} tune worker(s) as array job {job_id}{where}; follow "
+                f"with `dte tune status {study}`")
+
+
+def _script(to: Target, job: slurm.SlurmJob, opts: SlurmOptions, dry_run: bool) -> str | None:
+    """The job's script, or None once --dry-run has printed it or --check has tested it."""
+    if opts.sync_code and to.remote:
+        # the site's setup lines can install or use the copied project from here
+        job.env["DTE_CODE_DIR"] = f"{to.workdir}/code"
+    script = slurm.render(job)
+    if dry_run:
+        print(script, end="")
+        return None
+    if opts.check:
+        _test_only(to.host, script, to.workdir if to.remote else None)
+        return None
+    return script
+
+
+def _reach(to: Target, opts: SlurmOptions) -> list[str] | None:
+    """The files --sync-code copies, once the login host (if any) has answered."""
+    tracked = _tracked_files() if opts.sync_code and to.remote else None
+    if to.remote:
+        to.host.run(["true"])  # reach the login host before anything is written
+    return tracked
+
+
+def _send(to: Target, script_path: str, uploads: dict[str, dict[str, bytes]],
+          tracked: list[str] | None) -> str:
     """Copy what the job needs to the login host (if remote) and sbatch it; the job id."""
-    script_path = f"{run_dirs[0]}/job.sbatch"
-    if host.target:
-        for run, remote_dir in zip(local_runs, run_dirs, strict=True):
-            host.put(remote_dir, {name: (run.path / name).read_bytes()
-                                  for name in ("config.yaml", "run.json", "job.sbatch")})
+    if to.remote:
+        for directory, files in uploads.items():
+            to.host.put(directory, files)
         if tracked is not None:
             project = paths.project_dir()
-            host.put(f"{workdir}/code", {n: (project / n).read_bytes() for n in tracked})
-    out = host.text(["sbatch", "--parsable", f"--chdir={workdir}", script_path])
+            to.host.put(f"{to.workdir}/code", {n: (project / n).read_bytes() for n in tracked})
+    out = to.host.text(["sbatch", "--parsable", f"--chdir={to.workdir}", script_path])
     return out.strip().split(";")[0]
+
+
+def _record(to: Target, job: slurm.SlurmJob, job_id: str, science: str, run_dirs: list[str],
+            local_runs: list[str]) -> None:
+    jobs.record(jobs.JobRecord(job_id=job_id, science=science, run_dirs=run_dirs,
+                               local_runs=local_runs, remote=to.remote,
+                               ssh_options=to.site.ssh_options, array=job.array))
 
 
 def _new_ids(count: int) -> list[str]:

@@ -10,12 +10,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from dte_cli.backends.request import PANEL, SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
 
 app = new_app()
 
@@ -33,7 +34,9 @@ def _ints(text: str, flag: str) -> list[int]:
     return sorted(set(values))
 
 
-@app.command()
+@app.command(cls=PanelCommand)
+@slurm_options(omit=("nodes", "array", "task_layout", "check", "remote", "sync_code",
+                     "job_name"))
 def scale(
     science: ScienceArg,
     workers: Annotated[str, typer.Option("--workers", help="Worker counts, e.g. 1,2,4.")
@@ -56,16 +59,9 @@ def scale(
         "--backend", help="local (runs here, one after another) or slurm (one job per point, "
         "submitted together; waits for them).")] = "local",
     per_node: Annotated[int | None, typer.Option(
-        "--per-node", help="[slurm] Workers per node; larger counts take count/per-node "
-        "nodes (default: every point on one node).", show_default=False)] = None,
-    time_limit: Annotated[str | None, typer.Option(
-        "--time", help="[slurm] Time limit of each job.", show_default=False)] = None,
-    partition: Annotated[str | None, typer.Option(
-        "--partition", help="[slurm] Partition.", show_default=False)] = None,
-    account: Annotated[str | None, typer.Option(
-        "--account", help="[slurm] Account.", show_default=False)] = None,
-    site: Annotated[str | None, typer.Option(
-        "--site", help="[slurm] Site profile.", show_default=False)] = None,
+        "--per-node", help="Workers per node; larger counts take count/per-node nodes "
+        "(default: every point on one node).", show_default=False, rich_help_panel=PANEL)
+    ] = None,
     from_mlflow: Annotated[bool, typer.Option(
         "--from-mlflow", help="Run nothing: report the newest finished run per strategy and "
         "worker count of the science's MLflow experiment.")] = False,
@@ -80,6 +76,8 @@ def scale(
         show_default=False)] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
+    *,
+    slurm: SlurmOptions,
 ) -> None:
     """Run a scaling sweep (or collect one from MLflow) and report it against 1 worker."""
     from dte_core import paths, sciences, strategies
@@ -102,11 +100,12 @@ def scale(
             raise ConfigError("--epochs must be 2 or more: the first epoch is warm-up.")
         if backend not in ("local", "slurm"):
             raise ConfigError(f"--backend {backend!r}: use local or slurm.")
+        only_with_slurm(backend, slurm, also=["--per-node"] if per_node else [])
         if threads is not None and threads < 1:
             raise ConfigError(f"--threads {threads} must be 1 or more.")
         per_worker = threads or max(1, (os.cpu_count() or 1) // max(counts))
         sweep = _Sweep(science, folder, gpus, per_worker, config, set_ or [], backend,
-                       _slurm_flags(per_node, time_limit, partition, account, site))
+                       per_node, slurm)
         points = [(name, count, False, epochs) for name in names for count in counts]
         points += [("ddp", count, True, 2) for count in counts
                    if comm and "ddp" in names and count > 1]
@@ -129,20 +128,15 @@ def scale(
     err().print(f"wrote {folder / 'scaling.json'} and {scaling.plot(rows, folder / 'scaling.png')}")
 
 
-def _slurm_flags(per_node: int | None, time_limit: str | None, partition: str | None,
-                 account: str | None, site: str | None) -> dict[str, Any]:
-    return {"per_node": per_node, "--time": time_limit, "--partition": partition,
-            "--account": account, "--site": site}
-
-
 class _Sweep:
     """Runs the sweep's points as `dte train` runs, here one by one or as SLURM jobs."""
 
     def __init__(self, science: str, folder: Path, gpus: bool, threads: int,
-                 config: Path | None, sets: list[str], backend: str,
-                 slurm: dict[str, Any]) -> None:
+                 config: Path | None, sets: list[str], backend: str, per_node: int | None,
+                 slurm: SlurmOptions) -> None:
         self.science, self.folder, self.gpus, self.threads = science, folder, gpus, threads
-        self.config, self.sets, self.backend, self.slurm = config, sets, backend, slurm
+        self.config, self.sets, self.backend = config, sets, backend
+        self.per_node, self.slurm = per_node, slurm
         self.dte = str(Path(sys.executable).with_name("dte"))
 
     def run(self, points: list[tuple[str, int, bool, int]]) -> list[Path]:
@@ -177,7 +171,7 @@ class _Sweep:
                 *(["--config", str(self.config)] if self.config else []),
                 *[a for item in self.sets for a in ("--set", item)],
                 *(["--set", "train.measure_comm=true"] if probe else [])]
-        per_node = self.slurm["per_node"]
+        per_node = self.per_node
         nodes, local = 1, count
         if self.backend == "slurm" and per_node and count > per_node:
             from dte_core.errors import ConfigError
@@ -188,9 +182,7 @@ class _Sweep:
             nodes, local = count // per_node, per_node
         args += ["--gpus" if self.gpus else "--procs", str(local)]
         if self.backend == "slurm":
-            args += ["--backend", "slurm", "--nodes", str(nodes)]
-            args += [a for flag, value in self.slurm.items() if flag.startswith("--") and value
-                     for a in (flag, value)]
+            args += ["--backend", "slurm", "--nodes", str(nodes), *self.slurm.argv()]
             if not self.gpus:
                 args += ["--env", f"OMP_NUM_THREADS={self.threads}"]
         return args

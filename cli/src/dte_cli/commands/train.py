@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
 
 app = new_app()
 
-@app.command()
+
+@app.command(cls=PanelCommand)
+@slurm_options()
 def train(
     science: ScienceArg,
     config: ConfigOpt = None,
@@ -39,51 +43,8 @@ def train(
         "nothing.")] = False,
     backend: Annotated[str, typer.Option(
         "--backend", help="local (this host) or slurm (a batch job).")] = "local",
-    nodes: Annotated[int | None, typer.Option("--nodes", help="[slurm] Nodes.",
-                                              show_default=False)] = None,
-    time: Annotated[str | None, typer.Option("--time", help="[slurm] Time limit (HH:MM:SS, "
-                                             "D-HH:MM, minutes).", show_default=False)] = None,
-    partition: Annotated[str | None, typer.Option("--partition", help="[slurm] Partition.",
-                                                  show_default=False)] = None,
-    account: Annotated[str | None, typer.Option("--account", help="[slurm] Account.",
-                                                show_default=False)] = None,
-    qos: Annotated[str | None, typer.Option("--qos", help="[slurm] QOS.",
-                                            show_default=False)] = None,
-    mem: Annotated[str | None, typer.Option("--mem", help="[slurm] Memory per node (64G).",
-                                            show_default=False)] = None,
-    cpus_per_task: Annotated[int | None, typer.Option(
-        "--cpus-per-task", help="[slurm] CPUs per task.", show_default=False)] = None,
-    constraint: Annotated[str | None, typer.Option(
-        "--constraint", help="[slurm] Node features.", show_default=False)] = None,
-    container: Annotated[str | None, typer.Option(
-        "--container", help="[slurm] Run the workers in this image.", show_default=False)] = None,
-    env: Annotated[list[str] | None, typer.Option(
-        "--env", help="[slurm] NAME=VALUE exported in the job (repeatable).",
-        show_default=False)] = None,
-    setup: Annotated[list[str] | None, typer.Option(
-        "--setup", help="[slurm] Shell line run before the workers (repeatable).",
-        show_default=False)] = None,
-    site: Annotated[str | None, typer.Option(
-        "--site", help="[slurm] Site profile (default: $DTE_SITE or dte.toml's default_site).",
-        show_default=False)] = None,
-    remote: Annotated[str | None, typer.Option(
-        "--remote", help="[slurm] Submit on user@login-host through ssh.",
-        show_default=False)] = None,
-    sync_code: Annotated[bool, typer.Option(
-        "--sync-code", help="[slurm] Also copy the project's git-tracked files to the remote "
-        "work directory (as $DTE_CODE_DIR).")] = False,
-    array: Annotated[int | None, typer.Option(
-        "--array", help="[slurm] N independent runs as one array job (seeds seed..seed+N-1).",
-        show_default=False)] = None,
-    job_name: Annotated[str | None, typer.Option(
-        "--job-name", help="[slurm] Job name (default: dte-SCIENCE).", show_default=False)
-    ] = None,
-    task_layout: Annotated[str | None, typer.Option(
-        "--task-layout", help="[slurm] torchrun (one launcher per node) or per-task (one srun "
-        "task per worker); default: the strategy's own.", show_default=False)] = None,
-    check: Annotated[bool, typer.Option(
-        "--check", help="[slurm] Ask the scheduler (sbatch --test-only); submit nothing.")
-    ] = False,
+    *,
+    slurm: SlurmOptions,
 ) -> None:
     """Train a science's model: in-process, under torchrun, or as a SLURM job."""
     from dte_core import config as config_layer
@@ -96,18 +57,9 @@ def train(
 
     if backend not in ("local", "slurm"):
         raise ConfigError(f"Unknown backend '{backend}': use --backend local or slurm.")
-    slurm_only = {"--nodes": nodes, "--time": time, "--partition": partition,
-                  "--account": account, "--qos": qos, "--mem": mem,
-                  "--cpus-per-task": cpus_per_task, "--constraint": constraint,
-                  "--container": container, "--env": env, "--setup": setup, "--site": site,
-                  "--remote": remote, "--array": array, "--job-name": job_name,
-                  "--task-layout": task_layout}
-    given = [flag for flag, value in slurm_only.items() if value] + \
-        [flag for flag, on in (("--check", check), ("--sync-code", sync_code)) if on]
-    if backend == "local" and given:
-        raise ConfigError(f"{', '.join(given)} only apply to batch jobs: add --backend slurm.")
-    nprocs = _worker_count(procs, gpus) if backend == "local" else 1
+    only_with_slurm(backend, slurm)
     sci = sciences.load(science)
+    nprocs = _worker_count(procs, gpus, sci) if backend == "local" else 1
     if "train" not in sci.capabilities():
         raise sci.not_supported("train", "a model and its training Task (`task`)")
     root = (runs_dir or paths.runs_root()).resolve()
@@ -125,15 +77,10 @@ def train(
         cfg = config_layer.resolve(sci.Config, config, overrides)
     strategies.check_name(cfg.train.strategy)
     if backend == "slurm":
-        from dte_cli.backends.submit import SlurmOptions, submit
+        from dte_cli.backends.submit import submit
 
-        submit(sci, cfg, root, SlurmOptions(
-            site=site, nodes=nodes, gpus=gpus, procs=procs, time=time, partition=partition,
-            account=account, qos=qos, mem=mem, cpus_per_task=cpus_per_task,
-            constraint=constraint, container=container, env=list(env or []),
-            setup=list(setup or []), remote=remote, sync_code=sync_code, array=array,
-            job_name=job_name, task_layout=task_layout),
-            dry_run=dry_run, check=check, command=["dte", *sys.argv[1:]], resume=run)
+        submit(sci, cfg, root, replace(slurm, gpus=gpus, procs=procs),
+               dry_run=dry_run, command=["dte", *sys.argv[1:]], resume=run)
         return
     if cfg.train.strategy == "single" and nprocs > 1:
         raise ConfigError(f"--strategy single runs one process, but {nprocs} were asked for. "
@@ -169,7 +116,7 @@ def train(
         raise typer.Exit(code)
 
 
-def _worker_count(procs: int | None, gpus: int | None) -> int:
+def _worker_count(procs: int | None, gpus: int | None, science: Any) -> int:
     """Processes to start, checked against what this host has."""
     from dte_core.errors import ConfigError
 
@@ -182,9 +129,9 @@ def _worker_count(procs: int | None, gpus: int | None) -> int:
     if gpus is not None:
         if gpus < 1:
             raise ConfigError(f"--gpus {gpus} is not a number of GPUs: use --gpus 1 or more.")
-        import torch
+        from dte_core import engine as engines
 
-        have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        have = engines.of(science).gpu_count()
         if have < gpus:
             raise ConfigError(
                 f"--gpus {gpus} asks for {gpus} GPU(s), but this host has {have}. To run "

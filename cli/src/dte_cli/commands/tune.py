@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -15,8 +16,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, JsonOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, JsonOpt, PanelCommand, ScienceArg, SetOpt
 
 
 class TuneGroup(TyperGroup):
@@ -37,7 +39,8 @@ StorageOpt = Annotated[str | None, typer.Option(
     "(default: .dte/hpo/STUDY.journal).", show_default=False)]
 
 
-@app.command("run")
+@app.command("run", cls=PanelCommand)
+@slurm_options(omit=("nodes", "array", "task_layout"))
 def run(
     science: ScienceArg,
     trials: Annotated[int, typer.Option("--trials", help="Trials to add to the study.")],
@@ -70,13 +73,14 @@ def run(
         "dead (its worker died) and is retried.")] = 30.0,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    backend: Annotated[str, typer.Option("--backend", help="local or slurm.")] = "local",
-    time_limit: Annotated[str | None, typer.Option(
-        "--time", help="[slurm] Time limit per worker job.", show_default=False)] = None,
-    partition: Annotated[str | None, typer.Option("--partition", help="[slurm] Partition.",
-                                                  show_default=False)] = None,
-    site: Annotated[str | None, typer.Option("--site", help="[slurm] Site profile.",
-                                             show_default=False)] = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="local (workers here) or slurm (an array job, one task per "
+        "worker).")] = "local",
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the worker commands (or the sbatch script); create and run "
+        "nothing.")] = False,
+    *,
+    slurm: SlurmOptions,
 ) -> None:
     """Run (or continue) a study: WORKERS workers share one storage until TRIALS more trials
     are complete or pruned."""
@@ -93,6 +97,7 @@ def run(
             raise ConfigError(f"{flag} {value} must be 1 or more.")
     if backend not in ("local", "slurm"):
         raise ConfigError(f"Unknown backend '{backend}': use --backend local or slurm.")
+    only_with_slurm(backend, slurm)
     sci = sciences.load(science)
     if sci.framework == "tensorflow" and procs != 1:
         raise ConfigError(f"--procs {procs}: trials of the TensorFlow science '{sci.name}' run "
@@ -115,14 +120,18 @@ def run(
     studies.pruner(pruner)
     name = study or f"{sci.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     url = storage or studies.default_storage_url(name)
-    opened = studies.create_or_check(name, studies.open_storage(url), direction, metric, {
-        "science": sci.name, "space": json.dumps(raw),
-        "base_config": json.dumps(cfg.model_dump(mode="json"))})
-    found = studies.counts(opened)
-    target = sum(found.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING")) + trials
-    opened.set_user_attr("target", target)
-    if cfg.tracking.mlflow and "mlflow_parent_run_id" not in opened.user_attrs:
-        opened.set_user_attr("mlflow_parent_run_id", _parent_run(sci.name, name, cfg))
+    if backend == "slurm":
+        _check_cluster_storage(url, procs, slurm)
+    if dry_run or slurm.check:  # render only: read the study, create nothing
+        target = _target(_existing(name, url), trials)
+    else:
+        opened = studies.create_or_check(name, studies.open_storage(url), direction, metric, {
+            "science": sci.name, "space": json.dumps(raw),
+            "base_config": json.dumps(cfg.model_dump(mode="json"))})
+        target = _target(opened, trials)
+        opened.set_user_attr("target", target)
+        if cfg.tracking.mlflow and "mlflow_parent_run_id" not in opened.user_attrs:
+            opened.set_user_attr("mlflow_parent_run_id", _parent_run(sci.name, name, cfg))
     worker_args = ["--study", name, "--storage", url, "--target", str(target), "--sampler",
                    sampler, "--pruner", pruner]
     if timeout:
@@ -131,10 +140,58 @@ def run(
     err().print(f"study {name}: {trials} more trial(s) (target {target}), {workers} worker(s), "
                 f"metric {metric} ({direction}), storage {url}")
     if backend == "slurm":
-        _submit_workers(sci, name, url, worker_args, workers, procs, seed, time_limit,
-                        partition, site)
+        from dte_cli.backends.submit import submit_workers
+
+        seeded = [*worker_args, *(["--seed", str(seed)] if seed is not None else [])]
+        submit_workers(sci.name, name, seeded, workers, slurm, dry_run=dry_run)
+        return
+    if dry_run:
+        for index in range(workers):
+            print(shlex.join(_worker_command(worker_args, index, procs, seed)))
         return
     _run_local(name, url, worker_args, workers, procs, seed, target)
+
+
+def _target(opened: Any, trials: int) -> int:
+    """The study's trial count to reach: those done or running, plus `trials`."""
+    from dte_core.hpo.study import counts
+
+    found = {} if opened is None else counts(opened)
+    return sum(found.get(s, 0) for s in ("COMPLETE", "PRUNED", "RUNNING")) + trials
+
+
+def _existing(name: str, url: str) -> Any:
+    """The study if it exists, creating nothing (for --dry-run and --check)."""
+    import optuna
+    from dte_core.hpo.study import open_storage
+
+    if url.startswith("journal:") and not Path(url.removeprefix("journal:")).is_file():
+        return None
+    try:
+        return optuna.load_study(study_name=name, storage=open_storage(url))
+    except KeyError:
+        return None
+
+
+def _check_cluster_storage(url: str, procs: int, slurm: SlurmOptions) -> None:
+    """Refuse what cluster workers cannot share, before a study is created."""
+    from dte_core.errors import ConfigError
+
+    from dte_cli.backends.submit import target
+
+    if procs != 1:
+        raise ConfigError("--procs > 1 with --backend slurm is not supported yet for tune "
+                          "workers: use one process per trial, or run the study locally.")
+    if url.startswith("sqlite"):
+        raise ConfigError("SQLite is not safe for parallel workers on a cluster: use the "
+                          "default journal file or a PostgreSQL URL.")
+    remote = target(slurm, dry_run=True).remote  # dry_run: no ssh yet
+    if remote and url.startswith("journal:"):
+        raise ConfigError(
+            f"The tune workers run on {remote}'s cluster, which cannot see the journal file "
+            f"{url.removeprefix('journal:')} on this host, where the study is created. Give "
+            f"--storage a database URL that this host and the compute nodes both reach "
+            f"(postgresql+psycopg://USER:PASSWORD@HOST/DB), or run dte tune on the login host.")
 
 
 def _worker_command(worker_args: list[str], index: int, procs: int, seed: int | None
@@ -238,50 +295,6 @@ def _parent_run(science: str, study: str, cfg: Any) -> str | None:
         print(f"Warning: no MLflow parent run for the study ({exc})", file=sys.stderr)
         return None
     return state["run_id"]
-
-
-def _submit_workers(sci: Any, name: str, url: str, worker_args: list[str], workers: int,
-                    procs: int, seed: int | None, time_limit: str | None,
-                    partition: str | None, site: str | None) -> None:
-    """An array job of WORKERS tasks sharing the study; returns right after submission."""
-    from dte_core import paths
-    from dte_core.errors import ConfigError
-    from dte_core.hpo import study as studies
-
-    from dte_cli.backends import jobs, sites, slurm
-    from dte_cli.backends.hosts import Host
-
-    if procs != 1:
-        raise ConfigError("--procs > 1 with --backend slurm is not supported yet for tune "
-                          "workers: use one process per trial, or run the study locally.")
-    if url.startswith("sqlite"):
-        raise ConfigError("SQLite is not safe for parallel workers on a cluster: use the "
-                          "default journal file or a PostgreSQL URL.")
-    folder = studies.hpo_dir(name)
-    folder.mkdir(parents=True, exist_ok=True)
-    # the worker takes its index from SLURM_ARRAY_TASK_ID
-    command = [sys.executable, "-m", "dte_core.hpo.worker", *worker_args,
-               *(["--seed", str(seed)] if seed is not None else [])]
-    profile = sites.load(site)
-    job = slurm.build(profile, job_name=f"dte-tune-{name}", run_dirs=[str(folder)] * workers,
-                      nodes=1, gpus=None, procs=1, layout="torchrun", time=time_limit,
-                      partition=partition, account=None, qos=None, mem=None,
-                      cpus_per_task=None, constraint=None, container=None,
-                      env=[f"DTE_PROJECT_DIR={paths.project_dir()}"], setup=[],
-                      python=sys.executable)
-    job.command = command
-    script = slurm.render(job)
-    path = folder / "workers.sbatch"
-    path.write_text(script)
-    out = Host().text(["sbatch", "--parsable", f"--chdir={paths.project_dir()}", str(path)])
-    job_id = out.strip().split(";")[0]
-    jobs.record(jobs.JobRecord(job_id=job_id, science=sci.name, run_dirs=[str(folder)],
-                               local_runs=[], array=job.array))
-    print(job_id)
-    from dte_cli.console import err
-
-    err().print(f"submitted {workers} tune worker(s) as array job {job_id}; follow with "
-                f"`dte tune status {name}`")
 
 
 @app.command()

@@ -10,59 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from dte_core.env import ClusterEnv
+from dte_core.env import ClusterEnv, expand_hostlist, tasks_per_node
 from dte_core.errors import ConfigError
-
-_RANGE = re.compile(r"\[([^\]]+)\]")
-
-
-def expand_hostlist(text: str) -> list[str]:
-    """SLURM's compressed host list (`gpu[01-03,07],login1`) as host names, in order."""
-    hosts: list[str] = []
-    for item in _split_top(text.strip()):
-        hosts.extend(_expand_one(item))
-    return hosts
-
-
-def _split_top(text: str) -> list[str]:
-    """Split on commas outside brackets."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        depth += char == "["
-        depth -= char == "]"
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [p for p in [*parts, current] if p]
-
-
-def _expand_one(item: str) -> list[str]:
-    match = _RANGE.search(item)
-    if match is None:
-        return [item]
-    head, tail = item[:match.start()], item[match.end():]
-    names = []
-    for piece in match.group(1).split(","):
-        lo, _, hi = piece.partition("-")
-        width = len(lo)
-        for number in range(int(lo), int(hi or lo) + 1):
-            names.extend(_expand_one(f"{head}{number:0{width}d}{tail}"))
-    return names
-
-
-def tasks_per_node(text: str) -> list[int]:
-    """SLURM_TASKS_PER_NODE (`2(x3),1`) as one count per node."""
-    counts = []
-    for part in text.split(","):
-        count, _, repeat = part.partition("(x")
-        counts += [int(count)] * int(repeat.rstrip(")") or 1)
-    return counts
 
 
 def tf_config(env: ClusterEnv, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

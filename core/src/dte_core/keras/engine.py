@@ -91,6 +91,11 @@ class KerasEngine(Engine):
 
         yield fit, lambda obj: obj
 
+    def gpu_count(self) -> int:
+        from dte_core.keras.runtime import tensorflow
+
+        return len(tensorflow().config.list_physical_devices("GPU"))
+
     # ---- trained models ----------------------------------------------------------------------
     def load_checkpoint(self, science: Any, config: Any, checkpoint: Path,
                         device: str = "cpu") -> dict[str, Any]:

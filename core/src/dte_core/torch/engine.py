@@ -84,6 +84,11 @@ class TorchEngine(Engine):
             raise
         strategy.teardown(clean=True)
 
+    def gpu_count(self) -> int:
+        import torch
+
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
     def launcher(self, strategy: str) -> str:
         try:
             cls = strategies.strategy_class(strategy, "torch", distributed=True)
