@@ -1,7 +1,8 @@
 """Release check: build every published distribution, then install each science ALONE from
 those wheels into an empty venv (third-party packages from the index) and use it as a new user
 would: list it, generate data, train with two processes (embedded MLflow), register, predict
-from the registry, tune (one-process trials), and ask for each optional engine it lacks. Prints one JSON line per science and a summary line.
+from the registry, tune (one-process trials), and ask for each optional engine it lacks.
+Prints one JSON line per science and a summary line.
 
     python scripts/release_check.py [--out DIR] [--science NAME]...
 
