@@ -54,13 +54,20 @@ def metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def wait_for_step(run_parent: Path, step: int, timeout: float = 120) -> Path:
-    """Wait until some run under `run_parent` has logged `step`; returns that run."""
+def wait_for_step(run_parent: Path, step: int, timeout: float = 600,
+                  proc: subprocess.Popen | None = None) -> Path:
+    """Wait until some run under `run_parent` has logged `step`; returns that run. The
+    timeout only bounds a hang (start-up on a loaded 2-core machine can take minutes); a
+    `proc` that exits first fails at once with its output."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for run in run_dirs(run_parent):
             if any(r.get("step", 0) >= step for r in metrics(run)):
                 return run
+        if proc is not None and proc.poll() is not None:
+            _, err = proc.communicate()
+            raise AssertionError(f"dte exited with {proc.returncode} before step {step}: "
+                                 f"{(err or '')[-3000:]}")
         time.sleep(0.05)
     raise TimeoutError(f"no run reached step {step} within {timeout} s")
 
@@ -104,9 +111,9 @@ def _tensors(tree, prefix="") -> dict:
 def interrupted_then_resumed(cwd: Path, extra: tuple[str, ...] = ()) -> Path:
     """Train with EXACT, SIGTERM in the middle of epoch 1, resume; returns the run."""
     proc = start_dte("train", "toy", *EXACT, *extra, cwd=cwd)
-    run = wait_for_step(cwd, 16)  # epoch 1 is steps 13..24: stop in its middle
+    run = wait_for_step(cwd, 16, proc=proc)  # epoch 1 is steps 13..24: stop in its middle
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode == 75, err
     stopped_at = info(run)["step"]
     assert 16 <= stopped_at < 24 and info(run)["status"] == "stopped"
