@@ -87,8 +87,10 @@ def test_submit_status_and_logs_over_ssh(login_host, tmp_path):
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         status = json.loads(run("jobs", "status", job, "--json", cwd=project).stdout)
+        # The state and the events are two reads: wait for both to show the end of the job.
         if not any(s.split()[0] in ("PENDING", "RUNNING", "COMPLETING")
-                   for s in status["scheduler"].values()):
+                   for s in status["scheduler"].values()) and \
+                any(e["event"] == "finished" for e in status["events"]):
             break
         time.sleep(2)
     assert status["scheduler"][job].startswith("COMPLETED"), status

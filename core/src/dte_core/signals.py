@@ -10,6 +10,8 @@ from types import FrameType
 EXIT_PREEMPTED = 75
 #: exit code after a checkpoint taken because of SIGINT (Ctrl-C), as shells report it.
 EXIT_INTERRUPTED = 130
+#: the exit codes of a worker that stopped cleanly with a checkpoint.
+STOP_CODES = (EXIT_PREEMPTED, EXIT_INTERRUPTED)
 HANDLED = ("SIGTERM", "SIGUSR1", "SIGINT")
 
 

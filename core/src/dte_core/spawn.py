@@ -21,9 +21,8 @@ import sys
 import time
 
 from dte_core.errors import DteError, WorkerFailed
-from dte_core.signals import EXIT_INTERRUPTED, EXIT_PREEMPTED, describe_exit
+from dte_core.signals import STOP_CODES, describe_exit
 
-STOP_CODES = (EXIT_PREEMPTED, EXIT_INTERRUPTED)
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 #: seconds the other workers get to stop after one failed, before SIGKILL
 GRACE_S = 10.0

@@ -7,9 +7,7 @@ import signal
 
 from dte_core.engine import Launch
 from dte_core.errors import WorkerFailed
-from dte_core.signals import EXIT_INTERRUPTED, EXIT_PREEMPTED, describe_exit
-
-STOP_CODES = (EXIT_PREEMPTED, EXIT_INTERRUPTED)
+from dte_core.signals import EXIT_INTERRUPTED, EXIT_PREEMPTED, STOP_CODES, describe_exit
 
 
 def args(launch: Launch) -> list[str]:
@@ -38,10 +36,11 @@ def run(args: list[str], local_workers: int, world_size: int, advice: str = "") 
     try:
         torchrun(get_args_parser().parse_args(args))
     except ChildFailedError as exc:
-        codes = {rank: failure.exitcode for rank, failure in exc.failures.items()}
-        if set(codes.values()) <= set(STOP_CODES):
-            return max(codes.values())
         rank, failure = exc.get_first_failure()
+        # The first worker to end decides: one that exited 75/130 had taken part in the
+        # stop checkpoint, and what the others report after torchrun stops them follows it.
+        if failure.exitcode in STOP_CODES:
+            return failure.exitcode
         raise WorkerFailed(
             f"Worker rank {rank} of {world_size} failed first: {describe_exit(failure.exitcode)} "
             f"(pid {failure.pid}). The other workers were stopped. {advice}".strip(),
