@@ -1,9 +1,9 @@
-"""Trained models from a run (`--run`) or from the registry (`--model models:/...`)."""
+"""The options naming a trained model: a run (`--run`) or the registry (`--model models:/...`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,21 +18,3 @@ CheckpointOpt = Annotated[str | None, typer.Option(
 RunsDirOpt = Annotated[Path | None, typer.Option(
     "--runs-dir", help="Where run directories are.", show_default=False)]
 
-
-def load(science: str, run: str | None, model: str | None, checkpoint: str | None,
-         runs_dir: Path | None) -> tuple[Any, Any, dict[str, Any], Path | None]:
-    """(science, config, models, run folder or None), refusing models of another science."""
-    from dte_core import paths, rundir, trained
-    from dte_core.errors import ConfigError
-
-    if (run is None) == (model is None):
-        raise ConfigError("Give the trained model with --run RUN or --model models:/NAME@ALIAS "
-                          "(exactly one of them).")
-    if model is not None:
-        from dte_core.registry import store, uri
-
-        sci, cfg, models = store.load_model(uri.parse(model), science)
-        return sci, cfg, models, None
-    found = rundir.find((runs_dir or paths.runs_root()).resolve(), run, science)
-    sci, cfg, models = trained.load(found.path, checkpoint)
-    return sci, cfg, models, found.path

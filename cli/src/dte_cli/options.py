@@ -10,8 +10,6 @@ from typer.core import TyperCommand
 
 if TYPE_CHECKING:
     import click
-    from dte_core.science import Science
-    from pydantic import BaseModel
 
 ScienceArg = Annotated[str, typer.Argument(help="Science name, as listed by `dte sciences`.",
                                             show_default=False)]
@@ -38,12 +36,3 @@ class PanelCommand(TyperCommand):
             with formatter.section(title):
                 formatter.write_dl(sections[title])
 
-
-def science_and_config(
-    name: str, config_file: Path | None, overrides: list[str] | None
-) -> tuple[Science, BaseModel]:
-    """Load the science and resolve its configuration: defaults < file < overrides."""
-    from dte_core import config, sciences
-
-    science = sciences.load(name)
-    return science, config.resolve(science.Config, config_file, overrides or ())

@@ -1,5 +1,5 @@
 """The progress bar of long work outside training (generation, studies): one look, on stderr,
-silent where stderr is not a terminal (batch logs)."""
+silent where it cannot render live (batch logs)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ def bar(description: str, fields: tuple[str, ...] = (), console: Any = None,
         TimeRemainingColumn,
     )
 
+    from dte_core.tracking.console import live_display
+
     console = console or Console(stderr=True)
     return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(),
                     *(TextColumn(f"{{task.fields[{name}]}}") for name in fields),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                    transient=transient, disable=not console.is_terminal)
+                    transient=transient, disable=not live_display(console))

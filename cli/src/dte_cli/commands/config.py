@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, JsonOpt, ScienceArg, SetOpt, science_and_config
+from dte_cli.options import ConfigOpt, JsonOpt, ScienceArg, SetOpt
 
 app = new_app(name="config", help="Show a science's resolved configuration or its schema.",
               no_args_is_help=True)
@@ -14,6 +14,7 @@ app = new_app(name="config", help="Show a science's resolved configuration or it
 @app.command()
 def show(science: ScienceArg, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the resolved configuration as YAML: defaults < --config file < --set overrides."""
+    from dte.api import science_and_config
     from dte_core.config import to_yaml
 
     _, resolved = science_and_config(science, config, set_)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,8 +23,10 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a non-e
 def generate(ctx: typer.Context, science: ScienceArg, out: OutOpt, config: ConfigOpt = None,
              set_: SetOpt = None, overwrite: OverwriteOpt = False) -> None:
     """Generate a dataset; other --name value flags set data.name (see `dte config schema`)."""
-    sci, cfg = _resolve(science, config, set_, ctx.args)
-    _write_atomically(out, overwrite, lambda tmp: sci.generate(cfg, tmp))
+    from dte.api import generate as generated
+
+    _report(out, generated(science, out, config=config, set=_sets(set_, ctx.args),
+                           overwrite=overwrite))
 
 
 @app.command(context_settings=EXTRA)
@@ -35,44 +36,20 @@ def prepare(ctx: typer.Context, science: ScienceArg, out: OutOpt,
             config: ConfigOpt = None, set_: SetOpt = None,
             overwrite: OverwriteOpt = False) -> None:
     """Convert real-world files into the native format; other flags set data.* keys."""
-    from dte_core.errors import ConfigError
+    from dte.api import prepare as prepared
 
-    missing = [str(p) for p in sources if not p.exists()]
-    if missing:
-        raise ConfigError(f"Input file(s) not found: {', '.join(missing)}. Check the --from "
-                          f"paths.")
-    sci, cfg = _resolve(science, config, set_, ctx.args)
-    _write_atomically(out, overwrite, lambda tmp: sci.prepare(cfg, list(sources), tmp))
+    _report(out, prepared(science, sources, out, config=config, set=_sets(set_, ctx.args),
+                          overwrite=overwrite))
 
 
-def _resolve(science: str, config: Path | None, sets: list[str] | None, extra: list[str]):
+def _sets(sets: list[str] | None, extra: list[str]) -> list[str]:
     from dte_cli.extra_options import as_overrides
-    from dte_cli.options import science_and_config
 
-    return science_and_config(science, config, [*(sets or []), *as_overrides(extra, "data")])
+    return [*(sets or []), *as_overrides(extra, "data")]
 
 
-def _write_atomically(out: Path, overwrite: bool, write) -> None:
-    """Write into a temporary sibling folder, then rename: `out` is never half-written."""
-    from dte_core.errors import ConfigError
-
+def _report(out: Path, summary: dict[str, Any]) -> None:
     from dte_cli.console import err
 
-    out = out.resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise ConfigError(f"--out {out} exists and is not empty. Choose a new folder or add "
-                          f"--overwrite to replace it.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        summary: dict[str, Any] = write(tmp) or {}
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    tmp.rename(out)
-    err().print(f"wrote {out}")
+    err().print(f"wrote {out.resolve()}")
     print(json.dumps(summary, indent=2, default=str))

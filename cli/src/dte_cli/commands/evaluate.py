@@ -27,16 +27,7 @@ def evaluate(
     runs_dir: RunsDirOpt = None,
 ) -> None:
     """Compute the science's validation metrics and figures for a trained model."""
-    from dte_core import paths
+    from dte.api import evaluate as evaluated
 
-    from dte_cli.model_source import load
-
-    sci, cfg, models, run_path = load(science, run, model, checkpoint, runs_dir)
-    if out is None:
-        out = run_path / "evaluation" if run_path else paths.state_dir() / "evaluations" / \
-            model.removeprefix("models:/").replace("/", "-").replace("@", "-")
-    target = out.resolve()
-    target.mkdir(parents=True, exist_ok=True)
-    metrics = sci.evaluate(cfg, models, target)
-    (target / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    print(json.dumps(metrics, indent=2))
+    print(json.dumps(evaluated(science, run=run, model=model, checkpoint=checkpoint, out=out,
+                               runs_dir=runs_dir), indent=2))

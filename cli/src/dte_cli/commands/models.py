@@ -38,17 +38,11 @@ def _print_table(title: str, rows: list[dict], columns: list[str]) -> None:
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Registered models with their latest version and aliases."""
+    from dte.api import models
     from dte_core.registry import store
 
-    mlf = _client()
-    rows = []
-    for model in sorted(mlf.search_registered_models(), key=lambda m: m.name):
-        versions = mlf.search_model_versions(f"name='{model.name}'")
-        rows.append({"name": model.name, "versions": len(versions),
-                     "latest": max((int(v.version) for v in versions), default=None),
-                     "aliases": ", ".join(f"{a}->v{v}" for a, v in
-                                          sorted((model.aliases or {}).items())),
-                     "science": (model.tags or {}).get("dte.science")})
+    rows = [{**row, "aliases": ", ".join(f"{a}->v{v}" for a, v in row["aliases"].items())}
+            for row in models()]
     if as_json:
         print(store.dumps(rows))
         return

@@ -30,14 +30,15 @@ def predict(
 ) -> None:
     """Run a trained model (--run or --model) and write its predictions; other --name value
     flags go to the science (for example the conditions of a generative model)."""
-    from dte_core.errors import ConfigError
+    from dte.api import model_of
 
     from dte_cli.extra_options import as_overrides
-    from dte_cli.model_source import load
 
-    if input_ is not None and not input_.exists():
-        raise ConfigError(f"--input {input_} does not exist.")
     options = dict(item.split("=", 1) for item in as_overrides(ctx.args, "predict"))
     options = {key.removeprefix("predict."): value for key, value in options.items()}
-    sci, cfg, models, _ = load(science, run, model, checkpoint, runs_dir)
-    print(sci.predict(cfg, models, output, input_, options))
+    if input_ is not None and not input_.exists():  # before the model loads
+        from dte_core.errors import ConfigError
+
+        raise ConfigError(f"--input {input_} does not exist.")
+    print(model_of(science, run, model, checkpoint, runs_dir).predict(output, input_,
+                                                                      **options))

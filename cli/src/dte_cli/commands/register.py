@@ -35,24 +35,21 @@ def register(
                                                   help="Where run directories are.")] = None,
 ) -> None:
     """Register the model of a run (weights, config, manifest, metrics, science version)."""
-    from dte_core import paths, rundir
+    from dte.api import register as registered
     from dte_core.errors import ConfigError
-    from dte_core.registry import store, uri
+    from dte_core.registry import store
 
     from dte_cli.console import err
 
-    uri.parse(f"models:/{name}/1")  # the name must be usable in a URI
     tags = {}
     for item in tag or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--tag {item!r} must be key=value.")
         tags[key] = value
-    root = (runs_dir or paths.runs_root()).resolve()
-    found = rundir.find(root, run)
-    result = store.register(found, name, list(alias or []), tags, description, checkpoint,
-                            tracking_uri)
-    err().print(f"registered {found.run_id} ({result['checkpoint']}) as models:/{name}/"
+    result = registered(run, name, alias=list(alias or []), tags=tags, description=description,
+                        checkpoint=checkpoint, tracking_uri=tracking_uri, runs_dir=runs_dir)
+    err().print(f"registered {result['run_id']} ({result['checkpoint']}) as models:/{name}/"
                 f"{result['version']}" + "".join(f", models:/{name}@{a}" for a in
                                                   result["aliases"]))
-    print(store.dumps(result))
+    print(store.dumps({k: v for k, v in result.items() if k != "run_id"}))

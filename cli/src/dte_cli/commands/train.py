@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -47,96 +47,36 @@ def train(
     slurm: SlurmOptions,
 ) -> None:
     """Train a science's model: in-process, under torchrun, or as a SLURM job."""
+    from dte.api import plan_train, start
     from dte_core import config as config_layer
-    from dte_core import engine as engines
-    from dte_core import paths, rundir, sciences, strategies
-    from dte_core import resume as resumes
     from dte_core.errors import ConfigError
-
-    from dte_cli.backends.local import LocalLaunch
 
     if backend not in ("local", "slurm"):
         raise ConfigError(f"Unknown backend '{backend}': use --backend local or slurm.")
     only_with_slurm(backend, slurm)
-    sci = sciences.load(science)
-    nprocs = _worker_count(procs, gpus, sci) if backend == "local" else 1
-    if "train" not in sci.capabilities():
-        raise sci.not_supported("train", "a model and its training Task (`task`)")
-    root = (runs_dir or paths.runs_root()).resolve()
-    overrides = list(set_ or [])
-    if strategy is not None:
-        overrides.append(f"train.strategy={strategy}")
-    if tracking_uri is not None:
-        overrides.append(f"tracking.uri={tracking_uri}")
-
-    resumed = run = ckpt = None
-    if resume is not None:
-        resumed = resumes.open_run(root, resume, sci, config, overrides)
-        run, ckpt, cfg = resumed.run, resumed.checkpoint, resumed.config
-    else:
-        cfg = config_layer.resolve(sci.Config, config, overrides)
-    strategies.check_name(cfg.train.strategy)
+    plan = plan_train(science, config=config, set=set_, procs=procs, gpus=gpus,
+                      strategy=strategy, resume=resume, tracking_uri=tracking_uri,
+                      runs_dir=runs_dir, local=backend == "local")
+    command = ["dte", *sys.argv[1:]]
     if backend == "slurm":
         from dte_cli.backends.submit import submit
 
-        submit(sci, cfg, root, replace(slurm, gpus=gpus, procs=procs),
-               dry_run=dry_run, command=["dte", *sys.argv[1:]], resume=run)
+        submit(plan.science, plan.config, plan.root, replace(slurm, gpus=gpus, procs=procs),
+               dry_run=dry_run, command=command, resume=plan.run_dir)
         return
-    if cfg.train.strategy == "single" and nprocs > 1:
-        raise ConfigError(f"--strategy single runs one process, but {nprocs} were asked for. "
-                          f"Use --strategy ddp (or auto), or drop --procs/--gpus.")
-    engine = engines.of(sci)
-    # Resolved once here so every worker (and a later `dte sync`) agrees on the server.
-    uri = paths.tracking_uri(cfg.tracking.uri)
-    yaml_text = config_layer.to_yaml(cfg)
-
     if dry_run:
-        target = run.path if run else root / sci.name / "<new-run-id>"
-        launch = LocalLaunch(target, nprocs, ckpt, engine, engine.launcher(cfg.train.strategy))
-        print(f"# command ({nprocs} worker{'s' if nprocs > 1 else ''}"
-              f"{', in-process' if nprocs == 1 else ''}):\n{launch.describe()}\n"
-              f"# tracking: {uri if cfg.tracking.mlflow else 'JSONL only'}\n"
-              f"# resolved config:\n{yaml_text}", end="")
+        target = plan.run_dir.path if plan.run_dir else \
+            plan.root / plan.science.name / "<new-run-id>"
+        many = plan.procs > 1
+        print(f"# command ({plan.procs} worker{'s' if many else ''}"
+              f"{'' if many else ', in-process'}):\n{plan.launch(target).describe()}\n"
+              f"# tracking: {plan.tracking_uri if plan.config.tracking.mlflow else 'JSONL only'}"
+              f"\n# resolved config:\n{config_layer.to_yaml(plan.config)}", end="")
         return
-
-    command = ["dte", *sys.argv[1:]]
-    if run is None:
-        run = rundir.create(root, sci.name, yaml_text, command=command, procs=nprocs,
-                            tracking_uri=uri)
-    else:
-        resumes.record(resumed, yaml_text, command, procs=nprocs, tracking_uri=uri)
     from dte_cli.console import err
 
-    err().print(f"run {run.run_id} -> {run.path}")
-    code = LocalLaunch(run.path, nprocs, ckpt, engine,
-                       engine.launcher(cfg.train.strategy)).run()
+    run, code = start(plan, command, announce=err().print)
     if code:
-        err().print(f"run {run.run_id} stopped after a checkpoint (exit {code}); continue it "
-                    f"with: dte train {sci.name} --resume {run.run_id}")
+        err().print(f"run {run.id} stopped after a checkpoint (exit {code}); continue it "
+                    f"with: dte train {plan.science.name} --resume {run.id}")
         raise typer.Exit(code)
-
-
-def _worker_count(procs: int | None, gpus: int | None, science: Any) -> int:
-    """Processes to start, checked against what this host has."""
-    from dte_core.errors import ConfigError
-
-    if procs is not None and gpus is not None:
-        raise ConfigError("Give --procs (CPU processes) or --gpus (one process per GPU), not "
-                          "both.")
-    if procs is not None and procs < 1:
-        raise ConfigError(f"--procs {procs} is not a number of processes: use --procs 1 or "
-                          f"more (or leave it out for one in-process worker).")
-    if gpus is not None:
-        if gpus < 1:
-            raise ConfigError(f"--gpus {gpus} is not a number of GPUs: use --gpus 1 or more.")
-        from dte_core import engine as engines
-
-        have = engines.of(science).gpu_count()
-        if have < gpus:
-            raise ConfigError(
-                f"--gpus {gpus} asks for {gpus} GPU(s), but this host has {have}. To run "
-                f"{gpus} worker processes on the CPU instead, use --procs {gpus}; on a cluster, "
-                f"use --backend slurm."
-            )
-        return gpus
-    return procs or 1

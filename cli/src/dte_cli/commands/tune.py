@@ -81,7 +81,7 @@ def run(
         "nothing.")] = False,
     *,
     slurm: SlurmOptions,
-) -> None:
+) -> str | None:
     """Run (or continue) a study: WORKERS workers share one storage until TRIALS more trials
     are complete or pruned."""
     from dte_core import config as config_layer
@@ -150,6 +150,7 @@ def run(
             print(shlex.join(_worker_command(worker_args, index, procs, seed)))
         return
     _run_local(name, url, worker_args, workers, procs, seed, target)
+    return name
 
 
 def _target(opened: Any, trials: int) -> int:
@@ -297,23 +298,28 @@ def _parent_run(science: str, study: str, cfg: Any) -> str | None:
     return state["run_id"]
 
 
-@app.command()
-def status(study: StudyArg, storage: StorageOpt = None, as_json: JsonOpt = False) -> None:
-    """Progress of a study: trials by state, target, best value, running trials."""
+def study_report(study: str, storage: str | None = None) -> dict[str, Any]:
+    """A study's science, metric, direction, target, trials by state and best trial."""
     from dte_core.hpo import study as studies
 
     opened = studies.load(study, studies.open_storage(storage or
                                                       studies.default_storage_url(study)))
-    found = studies.counts(opened)
     try:
         best = {"number": opened.best_trial.number, "value": opened.best_value,
-                "params": opened.best_params}
+                "params": opened.best_params, "config": str(studies.write_best(opened) or "")}
     except ValueError:
         best = None
-    report = {"study": study, "science": opened.user_attrs.get("science"),
-              "metric": opened.user_attrs.get("metric"),
-              "direction": opened.direction.name.lower(),
-              "target": opened.user_attrs.get("target"), "states": found, "best": best}
+    return {"study": study, "science": opened.user_attrs.get("science"),
+            "metric": opened.user_attrs.get("metric"),
+            "direction": opened.direction.name.lower(),
+            "target": opened.user_attrs.get("target"), "states": studies.counts(opened),
+            "best": best}
+
+
+@app.command()
+def status(study: StudyArg, storage: StorageOpt = None, as_json: JsonOpt = False) -> None:
+    """Progress of a study: trials by state, target, best value, running trials."""
+    report = study_report(study, storage)
     if as_json:
         print(json.dumps(report, indent=2))
         return

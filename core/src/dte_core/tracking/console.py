@@ -15,6 +15,16 @@ def _fmt(metrics: Mapping[str, float]) -> str:
     return "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
 
 
+def live_display(console: Any) -> bool:
+    """A live bar where it renders: a terminal, or Jupyter with ipywidgets (rich's widget);
+    elsewhere (batch logs, a notebook without ipywidgets) plain lines."""
+    if console.is_jupyter:
+        import importlib.util
+
+        return importlib.util.find_spec("ipywidgets") is not None
+    return sys.stderr.isatty()
+
+
 class ConsoleSink(Sink):
     """Progress with step/s, ETA and the running loss; epoch and validation summaries."""
 
@@ -23,7 +33,7 @@ class ConsoleSink(Sink):
 
         self.console = Console(stderr=True, highlight=False)
         self.title = title
-        self.interactive = sys.stderr.isatty() if interactive is None else interactive
+        self.interactive = live_display(self.console) if interactive is None else interactive
         self.progress = None
         self.task_id = None
         self.total = 0
