@@ -355,7 +355,7 @@ def models(tracking_uri: str | None = None) -> list[dict[str, Any]]:
         rows.append({"name": found.name, "science": (found.tags or {}).get("dte.science"),
                      "versions": len(versions),
                      "latest": max((int(v.version) for v in versions), default=None),
-                     "aliases": dict(sorted((found.aliases or {}).items()))})
+                     "aliases": {a: str(v) for a, v in sorted((found.aliases or {}).items())}})
     return rows
 
 
