@@ -146,20 +146,34 @@ class Points:
     lat: np.ndarray
     lon: np.ndarray    # -180..180
     wind: np.ndarray   # knots, NaN unknown
+    calendar: str = "standard"
 
     def __len__(self) -> int:
         return len(self.sid)
 
 
-def read(path: Path) -> Points:
-    """IBTrACS-layout tracks from CSV or netCDF, with errors that name what is missing."""
+def read(path: Path, calendar: str | None = None) -> Points:
+    """IBTrACS-layout tracks from CSV or netCDF, with errors that name what is missing;
+    `calendar`: of the dates (null: the netCDF's own, else standard)."""
     if path.suffix.lower() in (".nc", ".nc4", ".netcdf", ".h5"):
-        return _read_netcdf(path)
-    return _read_csv(path)
+        return _read_netcdf(path, calendar)
+    return _read_csv(path, calendar)
 
 
-def _read_csv(path: Path) -> Points:
+def read_for(path: Path, fields, calendar: str | None = None, config=None) -> Points:
+    """The tracks at `path` for `fields`: read, and refused when on another calendar."""
+    from dte_climate_cyclone import calendars
+
+    points = read(path, calendar)
+    calendars.check_same(fields.calendar, points.calendar,
+                         ", ".join(dict.fromkeys(fields.origin.values())), str(path))
+    return points
+
+
+def _read_csv(path: Path, calendar: str | None = None) -> Points:
     import pandas as pd
+
+    from dte_climate_cyclone import calendars
 
     try:
         frame = pd.read_csv(path, keep_default_na=False, na_values=["", " "], dtype=str,
@@ -177,7 +191,9 @@ def _read_csv(path: Path) -> Points:
         frame = frame.iloc[1:]  # the units line
     lat = pd.to_numeric(frame["LAT"], errors="coerce").to_numpy(np.float64)
     lon = pd.to_numeric(frame["LON"], errors="coerce").to_numpy(np.float64)
-    times = pd.to_datetime(frame["ISO_TIME"], errors="coerce")
+    cal = calendars.canonical(calendar)
+    times = pd.Series(calendars.parse(frame["ISO_TIME"].tolist(), cal))
+    _refuse_bad_dates(frame["ISO_TIME"], times.isna().to_numpy(), cal, path, calendar)
     winds = [pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
              for c in ("WMO_WIND", "USA_WIND") if c in frame.columns]
     wind = np.fmax.reduce(winds) if winds else np.full(len(frame), np.nan)
@@ -188,15 +204,58 @@ def _read_csv(path: Path) -> Points:
     keep = ~bad
     return Points(frame["SID"].to_numpy(str)[keep],
                   times.to_numpy("datetime64[s]")[keep], lat[keep],
-                  wrap180(lon[keep]), wind[keep])
+                  wrap180(lon[keep]), wind[keep], cal)
 
 
-def _read_netcdf(path: Path) -> Points:
+def _refuse_bad_dates(texts, bad: np.ndarray, calendar: str, path: Path, given) -> None:
+    """Dates that are written but are no date of the calendar (2001-02-30 read as standard)."""
+    written = np.array([str(t).strip() not in ("", "nan", "None") for t in texts])
+    wrong = bad & written
+    if not wrong.any():
+        return
+    example = str(np.asarray(texts)[wrong][0])
+    how = (f"data.tracks_calendar={given}" if given else
+           "no data.tracks_calendar, so the standard calendar")
+    raise TrackError(
+        f"{int(wrong.sum())} time(s) of '{path}' are not dates of the '{calendar}' calendar "
+        f"(first: '{example}'; read with {how}). Tracks from a model run on another calendar: "
+        f"--set data.tracks_calendar=360_day (or noleap, ...); else fix those rows.")
+
+
+def _decode_time(var, path: Path, calendar: str | None) -> tuple[np.ndarray, str]:
+    """A netCDF time variable (undecoded numbers, CF units) as elapsed datetime64[s] on its
+    calendar (the file's `calendar` attribute unless `calendar` is given)."""
+    import cftime
+
+    from dte_climate_cyclone import calendars
+
+    units = var.attrs.get("units") or "days since 1858-11-17 00:00:00"
+    cal = calendars.canonical(calendar or var.attrs.get("calendar"))
+    days = np.asarray(var.values, dtype=np.float64)
+    out = np.full(days.shape, np.datetime64("NaT", "s"))
+    ok = np.isfinite(days)
+    fill = var.attrs.get("_FillValue", var.encoding.get("_FillValue"))
+    if fill is not None:
+        ok &= days != float(fill)
+    if ok.any():
+        try:
+            dates = cftime.num2date(days[ok], units, calendar=cal)
+        except ValueError as exc:
+            raise TrackError(f"The time of the tracks file '{path}' cannot be decoded (units "
+                             f"'{units}', calendar '{cal}': {exc}).") from None
+        out[ok] = calendars.to_elapsed(np.asarray(dates, dtype=object), cal)
+    return out, cal
+
+
+def _read_netcdf(path: Path, calendar: str | None = None) -> Points:
     import xarray as xr
 
+    from dte_climate_cyclone.io import engine_of
+
     try:
-        ds = xr.open_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError) as exc:
+        engine = engine_of(path)[0]
+        ds = xr.open_dataset(path, engine=engine, decode_times=False)
+    except (OSError, ValueError, DteError) as exc:
         raise TrackError(f"The tracks file '{path}' cannot be opened as netCDF ({exc}).") from None
     with ds:
         missing = [v for v in ("sid", "time", "lat", "lon") if v not in ds.variables]
@@ -204,11 +263,7 @@ def _read_netcdf(path: Path) -> Points:
             raise TrackError(
                 f"The tracks file '{path}' lacks the IBTrACS variable(s) {', '.join(missing)}; "
                 f"it has: {', '.join(map(str, ds.variables))}.")
-        time = ds["time"].values
-        if not np.issubdtype(time.dtype, np.datetime64):
-            days = np.asarray(time, np.float64)
-            time = np.where(np.isnan(days), np.datetime64("NaT", "s"), IBTRACS_EPOCH +
-                            (np.nan_to_num(days) * 86400).astype("timedelta64[s]"))
+        time, cal = _decode_time(ds["time"], path, calendar)
         lat, lon = ds["lat"].values.astype(np.float64), ds["lon"].values.astype(np.float64)
         winds = [ds[v].values.astype(np.float64) for v in ("wmo_wind", "usa_wind")
                  if v in ds.variables]
@@ -219,9 +274,8 @@ def _read_netcdf(path: Path) -> Points:
         sid = np.char.strip(sid)
     wind = np.fmax.reduce(winds) if winds else np.full(lat.shape, np.nan)
     sids = np.broadcast_to(sid[:, None], lat.shape)
-    time = time.astype("datetime64[s]")
     keep = ~(np.isnan(lat) | np.isnan(lon) | np.isnat(time))
-    return Points(sids[keep], time[keep], lat[keep], wrap180(lon[keep]), wind[keep])
+    return Points(sids[keep], time[keep], lat[keep], wrap180(lon[keep]), wind[keep], cal)
 
 
 @dataclass
@@ -292,8 +346,11 @@ def check_overlap(points: Points, centres: Centres, times: np.ndarray, grid: Gri
         return
     if not len(points):
         raise TrackError(f"The tracks file '{path}' holds no track point.")
-    t_lo, t_hi = str(times.min())[:16], str(times.max())[:16]
-    p_lo, p_hi = str(points.time.min())[:16], str(points.time.max())[:16]
+    from dte_climate_cyclone import calendars
+
+    t_lo, t_hi = (calendars.label(t, points.calendar)[:16] for t in (times.min(), times.max()))
+    p_lo, p_hi = (calendars.label(t, points.calendar)[:16]
+                  for t in (points.time.min(), points.time.max()))
     in_time = (points.time >= times.min()) & (points.time <= times.max())
     lat0, lat1 = grid.lat[0], grid.lat[-1]
     lon0, lon1 = grid.lon[0], grid.lon[-1]
