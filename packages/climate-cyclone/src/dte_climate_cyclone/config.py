@@ -61,6 +61,40 @@ class VariableMapping(StrictModel):
     """Air temperature at 300 hPa [K]; tried: ta300, t300, then ta/t on a pressure axis."""
 
 
+class TrackColumns(StrictModel):
+    """Column (CSV) or variable (netCDF) names of a track table that is not laid out like
+    IBTrACS (null: the IBTrACS name, any case, or its v03 WMO spelling)."""
+
+    sid: str | None = None
+    """Storm identifier (IBTrACS SID; v03 Serial_Num)."""
+    iso_time: str | None = None
+    """Date and time of the point, ISO 8601 ('2001-08-15 06:00:00')."""
+    lat: str | None = None
+    """Latitude [degrees_north]."""
+    lon: str | None = None
+    """Longitude [degrees_east], -180..180 or 0..360."""
+    wmo_wind: str | None = None
+    """Maximum sustained wind [knots] (the intensity is the larger of wmo_wind, usa_wind)."""
+    wmo_pres: str | None = None
+    """Central pressure [mb]."""
+    usa_wind: str | None = None
+    """Maximum sustained wind of US agencies [knots]."""
+    usa_pres: str | None = None
+    """Central pressure of US agencies [mb]."""
+    season: str | None = None
+    """Season (year)."""
+    number: str | None = None
+    """Storm number in its season."""
+    basin: str | None = None
+    """Basin code (NA, EP, WP, NI, SI, SP, SA)."""
+    subbasin: str | None = None
+    """Sub-basin code."""
+    name: str | None = None
+    """Storm name."""
+    nature: str | None = None
+    """Storm nature (TS, ET, DS, SS, NR, MX)."""
+
+
 class DataConfig(StrictModel):
     """Gridded fields, cyclone tracks and the patches cut from them."""
 
@@ -77,6 +111,9 @@ class DataConfig(StrictModel):
     data.time_range=1980-01-01,1989-12-31` (an end date includes its whole day); null: all."""
     tracks: Path | None = None
     """Cyclone tracks in the IBTrACS layout (CSV or netCDF); null: the dataset's tracks.csv."""
+    track_columns: TrackColumns = TrackColumns()
+    """Names of a track table's columns when they are not IBTrACS' (`--set
+    data.track_columns.sid=storm_id --set data.track_columns.iso_time=date`)."""
     tracks_calendar: str | None = None
     """CF calendar of the tracks' dates when the file does not say (CSV); null: the netCDF
     `calendar` attribute, else standard (IBTrACS). Must be the fields' calendar."""

@@ -46,7 +46,7 @@ def prepare(config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
             f"(IBTrACS CSV or netCDF, --from); got fields {[str(p) for p in field_files]} and "
             f"tracks {[str(p) for p in track_files]}.")
     fields = io.open_fields(field_files, data.variables, data.mapping, data.time_range)
-    points = tracks.read_for(track_files[0], fields, data.tracks_calendar)
+    points = tracks.read_for(track_files[0], fields, data.tracks_calendar, config)
     centres = tracks.centres_on(points, fields.times, fields.grid)
     tracks.check_overlap(points, centres, fields.times, fields.grid, track_files[0])
     arrays = {}
@@ -62,17 +62,9 @@ def prepare(config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
     for name in ds.data_vars:
         ds[name].encoding = {}
     ds.to_zarr(out / "fields.zarr", mode="w-", zarr_format=3, consolidated=False)
-    keep = np.isin(points.sid, np.unique(centres.sid))
-    from dte_climate_cyclone.calendars import labels
-
-    rows = [{"SID": s, "ISO_TIME": t, "LAT": round(float(la), 3),
-             "LON": round(float(lo), 3), "WMO_WIND": "" if np.isnan(w) else round(float(w)),
-             "NATURE": "TS", "TRACK_TYPE": "main"}
-            for s, t, la, lo, w in zip(points.sid[keep], points.time[keep], points.lat[keep],
-                                       points.lon[keep], points.wind[keep], strict=True)]
-    for row, text in zip(rows, labels(points.time[keep], points.calendar), strict=True):
-        row["ISO_TIME"] = text
-    tracks.write_csv(rows, out / "tracks.csv")
+    kept = points.subset(np.isin(points.sid, np.unique(centres.sid)))
+    columns, rows = kept.rows()  # every column the tracks file has, as it has it
+    tracks.write_csv(rows, out / "tracks.csv", columns, kept.units)
     stored = io.open_fields(out / "fields.zarr", data.variables,
                             data.mapping.model_copy(update={n: n for n in data.variables}))
     stats = io.compute_stats(stored, data.variables)
