@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "jobs": ("dte_cli.commands.jobs", "Submitted SLURM jobs: list, status, logs, cancel."),
     "sites": ("dte_cli.commands.sites", "Site profiles (cluster defaults) for --backend slurm."),
     "sync": ("dte_cli.commands.sync", "Send a run's unsent metrics and artifacts to MLflow."),
+    "pipeline": ("dte_cli.commands.pipeline", "Export a science's workflow for Kubeflow."),
     "ui": ("dte_cli.commands.ui", "MLflow's web UI on this project's runs and models."),
 }
 

@@ -90,6 +90,12 @@ class Science(ABC):
         conditions of a generative model: `--energy 50 --events 1000`), writing `output`."""
         raise self.not_supported("predict", "inference (`predict`)")
 
+    def dataset_path(self, config: BaseModel, folder: Path) -> list[str]:
+        """Overrides that point training at a dataset `generate` wrote into `folder` (a
+        pipeline's data step): `data.path=FOLDER` where the config has that key."""
+        data = getattr(config, "data", None)
+        return [f"data.path={folder}"] if data is not None and hasattr(data, "path") else []
+
     def not_supported(self, verb: str, what: str) -> NotSupportedError:
         """The error for a verb this science does not provide yet."""
         return NotSupportedError(

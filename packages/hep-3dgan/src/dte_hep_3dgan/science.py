@@ -44,6 +44,12 @@ class Hep3DGAN(Science):
 
         return generate_file(out / file_name(config.data), config.data, progress=True)
 
+    def dataset_path(self, config: Any, folder: Path) -> list[str]:
+        """Training reads the one shower file that `generate` wrote into `folder`."""
+        from dte_hep_3dgan.generate import file_name
+
+        return [f"data.path={folder / file_name(config.data)}"]
+
     def prepare(self, config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
         """Check and convert shower files (HDF5 in the community layout, or ROOT) into one
         file in the native layout (chunked, compressed, theta in radians)."""
