@@ -8,7 +8,7 @@ Metrics (network `net_*`, baseline `base_*`), on the held-out patches (the last
                                  patches with a cyclone (grid cells; great-circle km)
   centre_median_km
   hit_rate                       cyclone patches detected with the centre within
-                                 eval.hit_cells cells
+                                 evaluate.hit_cells cells
   false_alarm_adjacent / random  detections on cyclone-free adjacent / random patches
   centre_err_km_clear            the same on patches with one cyclone at least 3 cells from
                                  the border (several cyclones in a patch, or a centre at its
@@ -92,25 +92,25 @@ def evaluate(config: Any, models: dict[str, Any], out: Path) -> dict[str, float]
     channels = config.data.variables
     rng = np.random.default_rng(config.data.seed)
     val = data.val
-    pick = np.sort(rng.permutation(len(val))[:config.eval.max_patches])
+    pick = np.sort(rng.permutation(len(val))[:config.evaluate.max_patches])
     index = val.subset(pick)
     source = data.source("val")
     x, y = read_all(source, pick)
     raw = run_network(net, x)
-    net_pred = np.stack([(raw[:, 0] > config.eval.threshold).astype(np.float32),
+    net_pred = np.stack([(raw[:, 0] > config.evaluate.threshold).astype(np.float32),
                          raw[:, 1], raw[:, 2]], axis=1)
     clear = clear_patches(index, y, data, config.data.patch_size, config.data.min_wind_kt)
     metrics = {f"net_{k}": v for k, v in scores(net_pred, y, index, data,
-                                                 config.eval.hit_cells, clear).items()}
+                                                 config.evaluate.hit_cells, clear).items()}
     base_pred = None
     if "psl" in channels:
         p = channels.index("psl")
-        train_pick = np.sort(rng.permutation(len(data.train))[:config.eval.max_patches])
+        train_pick = np.sort(rng.permutation(len(data.train))[:config.evaluate.max_patches])
         tx, ty = read_all(data.source("train"), train_pick)
         baseline = MinPsl().fit(tx[..., p], ty[:, 0])
         base_pred = baseline.predict(x[..., p])
         metrics.update({f"base_{k}": v for k, v in scores(base_pred, y, index, data,
-                                                          config.eval.hit_cells, clear).items()})
+                                                          config.evaluate.hit_cells, clear).items()})
         metrics["base_threshold_hpa"] = baseline.threshold / 100.0
     metrics["patches"] = float(len(index))
     metrics["cyclone_patches"] = float((y[:, 0] > 0.5).sum())
@@ -118,14 +118,14 @@ def evaluate(config: Any, models: dict[str, Any], out: Path) -> dict[str, float]
     from dte_climate_cyclone import figures
 
     figures.errors(out / "errors.png", net_pred, base_pred, y)
-    figures.gallery(out / "patches.png", x, y, raw, base_pred, channels, config.eval.threshold)
-    if config.eval.maps:
+    figures.gallery(out / "patches.png", x, y, raw, base_pred, channels, config.evaluate.threshold)
+    if config.evaluate.maps:
         times = np.unique(data.centres.t[data.centres.t >= data.split])
-        chosen = times[np.linspace(0, len(times) - 1, min(config.eval.maps, len(times)))
+        chosen = times[np.linspace(0, len(times) - 1, min(config.evaluate.maps, len(times)))
                        .astype(int)] if len(times) else []
         fill = (np.array([data.stats[n]["mean"] for n in channels], np.float32)
                 if config.data.nan == "fill" else None)
         found = detect(net, data.fields, [int(t) for t in chosen], channels,
-                       config.data.patch_size, config.eval.threshold, fill=fill)
+                       config.data.patch_size, config.evaluate.threshold, fill=fill)
         figures.maps(out / "maps.png", data, [int(t) for t in chosen], found)
     return metrics

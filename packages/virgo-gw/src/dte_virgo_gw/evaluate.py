@@ -34,7 +34,7 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
     info = vdata.inspect(file)
     vdata.check_compatible(info, config)
     train, held = vdata.split(info.samples, config.data.val_fraction)
-    ev = config.eval
+    ev = config.evaluate
     net = net.cpu().eval()
     baseline = LinearBaseline.fit(iter_maps(file, train, ("maps/aux", "maps/main")),
                                   ev.baseline_lags, ev.baseline_ridge)
@@ -129,7 +129,7 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
     if which not in ranges:
         raise ConfigError(f"--split {which} is not one of all, train, val.")
     try:
-        batch = int(options.get("batch_size", config.eval.batch_size))
+        batch = int(options.get("batch_size", config.evaluate.batch_size))
     except ValueError:
         raise ConfigError(f"--batch-size {options['batch_size']} is not a whole number.") from None
     indices = ranges[which]
