@@ -41,7 +41,7 @@ class DenoiserTask(Task):
 
     @cached_property
     def file(self) -> Path:
-        from dte_virgo_gw.cache import dataset_for
+        from dte_virgo_gw.generate import dataset_for
 
         return dataset_for(self.config)
 
