@@ -19,6 +19,9 @@ Framework = Literal["torch", "tensorflow"]
 CONTRACT_VERSION = 2
 #: contract versions this dte-core runs
 SUPPORTED_CONTRACTS = (2,)
+#: the modules every science package has (DESIGN.md §6; `dte science new` writes them)
+SKELETON = ("config", "data", "model", "task", "generate", "prepare", "validation", "evaluate",
+            "predict", "plots", "science")
 
 
 class Science(ABC):
