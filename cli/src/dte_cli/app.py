@@ -11,6 +11,7 @@ from dte_cli.lazy import LazyGroup, new_app
 # name -> (module defining `app`, one-line help shown by `dte --help` without importing it)
 COMMANDS: dict[str, tuple[str, str]] = {
     "sciences": ("dte_cli.commands.sciences", "List the installed sciences."),
+    "science": ("dte_cli.commands.science", "Write a new science package from the skeleton."),
     "config": ("dte_cli.commands.config", "Show a science's resolved configuration or its schema."),
     "data": ("dte_cli.commands.data", "Generate or prepare datasets in a science's format."),
     "train": ("dte_cli.commands.train", "Train a science's model (one process, or several)."),
@@ -25,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "jobs": ("dte_cli.commands.jobs", "Submitted SLURM jobs: list, status, logs, cancel."),
     "sites": ("dte_cli.commands.sites", "Site profiles (cluster defaults) for --backend slurm."),
     "sync": ("dte_cli.commands.sync", "Send a run's unsent metrics and artifacts to MLflow."),
+    "pipeline": ("dte_cli.commands.pipeline", "Export a science's workflow for Kubeflow."),
+    "ui": ("dte_cli.commands.ui", "MLflow's web UI on this project's runs and models."),
 }
 
 

@@ -101,6 +101,7 @@ def apply_override(model: type[BaseModel], data: dict[str, Any], item: str) -> t
     key, raw = (part.strip() for part in item.split("=", 1))
     if not key:
         raise ConfigError(f"The override '--set {item}' has an empty key before '='.")
+    key = current_key(model, key)
     annotation = field_annotation(model, key)
     value = coerce(raw, annotation)
     node = data
@@ -111,6 +112,19 @@ def apply_override(model: type[BaseModel], data: dict[str, Any], item: str) -> t
         node = node[part]
     node[parts[-1]] = value
     return key, value
+
+
+def current_key(model: type[BaseModel], key: str) -> str:
+    """`key` with a renamed top-level section (`eval.x` -> `evaluate.x`) under its new name."""
+    renamed: Mapping[str, str] = getattr(model, "renamed_sections", {})
+    head, dot, rest = key.partition(".")
+    if head not in renamed:
+        return key
+    from dte_core.schemas import deprecated
+
+    new = renamed[head] + dot + rest
+    deprecated(f"the config key '{key}' is now '{new}'; it was set as '{new}'")
+    return new
 
 
 def field_annotation(model: type[BaseModel], key: str) -> Any:

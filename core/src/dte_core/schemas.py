@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -123,3 +124,70 @@ class TrackingConfig(StrictModel):
     """Also write TensorBoard event files into the run directory."""
     log_every: int = Field(10, ge=1)
     """Log training metrics every this many optimizer steps."""
+
+
+#: the sections every science's configuration declares itself (their contents differ)
+SCIENCE_SECTIONS = ("data", "model", "optim", "evaluate")
+
+
+class ScienceConfig(StrictModel):
+    """Base of a science's whole configuration: the sections every science shares.
+
+    `train` and `tracking` are the same models everywhere (a science may change their
+    defaults); `data`, `model`, `optim` and `evaluate` must be declared by each science.
+    Sections that were renamed still load from old files and old runs, with a note."""
+
+    #: old top-level section name -> its name now
+    renamed_sections: ClassVar[dict[str, str]] = {"eval": "evaluate"}
+
+    train: TrainConfig = TrainConfig()
+    """Generic training loop."""
+    tracking: TrackingConfig = TrackingConfig()
+    """Experiment tracking."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        missing = [name for name in SCIENCE_SECTIONS if name not in cls.model_fields]
+        if missing:
+            raise TypeError(f"{cls.__name__} must declare the section(s) {', '.join(missing)} "
+                            f"(every science has {', '.join(SCIENCE_SECTIONS)}).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return rename_sections(cls, data)
+
+
+def rename_sections(model: type[ScienceConfig], data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each old section name folded into its new one (old values win: they came
+    from a file, the new section may hold only defaults)."""
+    old = [name for name in model.renamed_sections if name in data]
+    if not old:
+        return data
+    data = dict(data)
+    for name in old:
+        new = model.renamed_sections[name]
+        values = data.pop(name)
+        current = data.get(new)
+        if isinstance(values, dict) and isinstance(current, dict):
+            values = {**current, **values}
+        data[new] = values
+        deprecated(f"the config section '{name}:' is now called '{new}:'; it was read as "
+                   f"'{new}' (rename it in the file; runs saved before keep resuming)")
+    return data
+
+
+_noted: set[str] = set()
+
+
+def deprecated(text: str) -> None:
+    """A deprecation note on stderr, once per process and from rank 0 only."""
+    from dte_core.env import detect
+
+    if text in _noted or not detect().is_global_zero:
+        return
+    _noted.add(text)
+    print(f"Note: {text}.", file=sys.stderr, flush=True)

@@ -19,6 +19,9 @@ Framework = Literal["torch", "tensorflow"]
 CONTRACT_VERSION = 2
 #: contract versions this dte-core runs
 SUPPORTED_CONTRACTS = (2,)
+#: the modules every science package has (DESIGN.md §6; `dte science new` writes them)
+SKELETON = ("config", "data", "model", "task", "generate", "prepare", "validation", "evaluate",
+            "predict", "plots", "science")
 
 
 class Science(ABC):
@@ -89,6 +92,12 @@ class Science(ABC):
         """Run trained `models` on `inputs` (native format) or on `options` (e.g. the
         conditions of a generative model: `--energy 50 --events 1000`), writing `output`."""
         raise self.not_supported("predict", "inference (`predict`)")
+
+    def dataset_path(self, config: BaseModel, folder: Path) -> list[str]:
+        """Overrides that point training at a dataset `generate` wrote into `folder` (a
+        pipeline's data step): `data.path=FOLDER` where the config has that key."""
+        data = getattr(config, "data", None)
+        return [f"data.path={folder}"] if data is not None and hasattr(data, "path") else []
 
     def not_supported(self, verb: str, what: str) -> NotSupportedError:
         """The error for a verb this science does not provide yet."""

@@ -68,7 +68,7 @@ def test_theta_in_degrees_is_converted(tmp_path, sample):
 
 
 def test_prepare_checks_and_merges_files(tmp_path, sample):
-    from dte_hep_3dgan.convert import convert
+    from dte_hep_3dgan.prepare import prepare
 
     ecal, energy, theta = sample
     with h5py.File(tmp_path / "community.h5", "w") as h5:  # unchunked, theta in degrees
@@ -76,7 +76,7 @@ def test_prepare_checks_and_merges_files(tmp_path, sample):
     files.write(tmp_path / "more.root", ecal[:2], energy[:2], theta[:2])
     out = tmp_path / "out"
     out.mkdir()
-    summary = convert([tmp_path / "community.h5", tmp_path / "more.root"], out, DataConfig())
+    summary = prepare(DataConfig(), [tmp_path / "community.h5", tmp_path / "more.root"], out)
     merged = ShowerFile(out / "showers.h5")
     assert summary["events"] == merged.events == 7
     assert np.array_equal(merged.read_range(0, 5), ecal)

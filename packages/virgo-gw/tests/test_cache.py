@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from dte_virgo_gw.cache import default_dataset, key
+from dte_virgo_gw.generate import default_dataset, key
 
 
 def test_key_follows_what_changes_the_samples(tiny_config):

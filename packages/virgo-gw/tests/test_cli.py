@@ -78,8 +78,8 @@ def test_a_dataset_that_does_not_match_the_model_is_refused(tiny_dataset):
 def test_unknown_predict_options_are_listed(tiny_dataset, tmp_path):
     from dte_core.errors import ConfigError
     from dte_virgo_gw.config import VirgoConfig
-    from dte_virgo_gw.evaluate import predict
     from dte_virgo_gw.model import build
+    from dte_virgo_gw.predict import predict
 
     config = VirgoConfig(data={"path": tiny_dataset, "map_shape": (16, 16)},
                          model={"depth": 2, "base_channels": 4})

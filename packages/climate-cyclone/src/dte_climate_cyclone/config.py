@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from dte_core.schemas import CheckpointConfig, StrictModel, TrackingConfig, TrainConfig
+from dte_core.schemas import CheckpointConfig, ScienceConfig, StrictModel, TrainConfig
 from pydantic import Field, field_validator, model_validator
 
 #: named regions: (lat_min, lat_max, lon_min, lon_max) in degrees, longitudes in -180..180
@@ -312,7 +312,7 @@ class OptimConfig(StrictModel):
     """Learning rate over the run: constant, or cosine decay to a tenth of `lr`."""
 
 
-class EvalConfig(StrictModel):
+class EvaluateConfig(StrictModel):
     """`dte evaluate` and `dte predict`."""
 
     threshold: float = Field(0.5, gt=0, lt=1)
@@ -325,7 +325,7 @@ class EvalConfig(StrictModel):
     """Held-out time steps drawn as maps of true vs predicted centres."""
 
 
-class CycloneConfig(StrictModel):
+class CycloneConfig(ScienceConfig):
     """Everything a climate-cyclone run needs."""
 
     data: DataConfig = DataConfig()
@@ -339,7 +339,5 @@ class CycloneConfig(StrictModel):
     train: TrainConfig = TrainConfig(epochs=12, batch_size=32,
                                      checkpoint=CheckpointConfig(best_monitor="val/loss"))
     """Generic training loop."""
-    tracking: TrackingConfig = TrackingConfig()
-    """Experiment tracking."""
-    eval: EvalConfig = EvalConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
     """Evaluation and prediction."""

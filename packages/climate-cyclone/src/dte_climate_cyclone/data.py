@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,31 +56,29 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def default_dataset(config: Any) -> Path:
-    """The generated dataset for data.path null: made on first use, reused afterwards."""
+    """The generated dataset for data.path null: made on first use (by dte_core.datacache:
+    one builder under a lock, published when complete), reused afterwards."""
+    from dte_core.datacache import dataset
+
     from dte_climate_cyclone.generate import generate
 
     settings = {**config.data.model_dump(mode="json", include=GENERATOR_KEYS),
                 "generator": GENERATOR_VERSION}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
     target = cache_root() / f"generated-{key}"
-    with locked(cache_root() / ".lock"):
-        if (target / "dataset.json").is_file():
-            say(f"data.path is null: using the generated dataset in {target}")
-            return target
+    if (target / "dataset.json").is_file():
+        say(f"data.path is null: using the generated dataset in {target}")
+        return target
+
+    def build(tmp: Path) -> dict[str, Any]:
         say(f"data.path is null: generating a small dataset into {target} (reused by later "
             f"runs; `dte data generate climate-cyclone --out DIR` makes others)")
-        tmp = target.parent / f".{target.name}.partial"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
-            summary = generate(config, tmp)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        tmp.rename(target)
+        summary = generate(config, tmp)
         say(f"generated {summary['times']} time steps, {summary['cyclones']} cyclones, "
             f"{summary['megabytes']} MB")
-    return target
+        return summary
+
+    return dataset(target, build, settings, label="climate-cyclone")
 
 
 @dataclass

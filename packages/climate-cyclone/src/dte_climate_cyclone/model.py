@@ -113,6 +113,8 @@ def loss_and_metrics(y, out, patch: int, centre_weight: float):
     gradient. Metrics are batch means (ratios come from their means in validation)."""
     import tensorflow as tf
 
+    from dte_climate_cyclone.validation import batch_metrics
+
     present = y[:, 0]
     logit = out[:, 0]
     bce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=present, logits=logit))
@@ -121,27 +123,5 @@ def loss_and_metrics(y, out, patch: int, centre_weight: float):
     n_pos = tf.reduce_sum(present)
     centre = tf.reduce_sum(present * huber) / tf.maximum(n_pos, 1.0)
     loss = bce + centre_weight * centre
-    predicted = tf.cast(logit > 0, tf.float32)
-    err_cells = tf.sqrt(tf.reduce_sum(d * d, axis=1) + 1e-12)
-    metrics = {
-        "bce": bce,
-        "centre_huber": centre,
-        "accuracy": tf.reduce_mean(tf.cast(tf.equal(predicted, present), tf.float32)),
-        "positives": tf.reduce_mean(present),
-        "err_sum": tf.reduce_mean(present * err_cells),
-        "tp": tf.reduce_mean(predicted * present),
-        "fp": tf.reduce_mean(predicted * (1 - present)),
-        "fn": tf.reduce_mean((1 - predicted) * present),
-    }
+    metrics = {"bce": bce, "centre_huber": centre, **batch_metrics(y, out)}
     return loss, metrics
-
-
-def summary_of(means: dict[str, float]) -> dict[str, float]:
-    """Precision, recall, F1 and the mean centre error (cells) from batch-mean metrics."""
-    tp, fp, fn = means.get("tp", 0.0), means.get("fp", 0.0), means.get("fn", 0.0)
-    precision = tp / (tp + fp) if tp + fp > 0 else 0.0
-    recall = tp / (tp + fn) if tp + fn > 0 else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    positives = means.get("positives", 0.0)
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "centre_err_cells": means.get("err_sum", 0.0) / positives if positives else 0.0}

@@ -24,7 +24,7 @@ def _options(options: dict[str, str], config: Any) -> tuple[float, int | None, i
                           f"`dte predict climate-cyclone`; it takes --threshold P, --stride "
                           f"CELLS and --max-times N.")
     try:
-        threshold = float(options.get("threshold", config.eval.threshold))
+        threshold = float(options.get("threshold", config.evaluate.threshold))
         stride = int(options["stride"]) if "stride" in options else None
         max_times = int(options["max_times"]) if "max_times" in options else None
     except ValueError as exc:

@@ -63,7 +63,7 @@ class ClimateCyclone(Science):
         return CycloneTask(config)
 
     def evaluate(self, config: Any, models: dict[str, Any], out: Path) -> dict[str, float]:
-        from dte_climate_cyclone.validation import evaluate
+        from dte_climate_cyclone.evaluate import evaluate
 
         return evaluate(config, models, out)
 

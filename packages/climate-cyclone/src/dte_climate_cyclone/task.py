@@ -7,7 +7,7 @@ from typing import Any
 
 from dte_core.keras.task import KerasTask, Source
 
-from dte_climate_cyclone import model
+from dte_climate_cyclone import model, validation
 from dte_climate_cyclone.data import CycloneData, say
 
 
@@ -68,4 +68,4 @@ class CycloneTask(KerasTask):
         return model.loss_and_metrics(y, out, cfg.data.patch_size, cfg.loss.centre_weight)
 
     def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
-        return model.summary_of(dict(means))
+        return validation.summary(means)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from dte_core.schemas import CheckpointConfig, StrictModel, TrackingConfig, TrainConfig
+from dte_core.schemas import CheckpointConfig, ScienceConfig, StrictModel, TrainConfig
 from pydantic import Field, field_validator
 
 #: Limits of the shower parametrisation (GFlash needs ln(E/Ec) well above 2; beyond the
@@ -120,7 +120,7 @@ class EvaluateConfig(StrictModel):
     """Layers holding less than this share of the energy are left out of the profile metric."""
 
 
-class Hep3DGANConfig(StrictModel):
+class Hep3DGANConfig(ScienceConfig):
     """Everything a hep-3dgan run needs."""
 
     data: DataConfig = DataConfig()
@@ -136,7 +136,5 @@ class Hep3DGANConfig(StrictModel):
         checkpoint=CheckpointConfig(best_monitor="val/profile_max_rel_diff", best_mode="min"))
     """Generic training loop; the best checkpoint is the one with the closest longitudinal
     profile (a physics metric, not a loss)."""
-    tracking: TrackingConfig = TrackingConfig()
-    """Experiment tracking."""
     evaluate: EvaluateConfig = EvaluateConfig()
     """Physics validation."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -98,21 +97,22 @@ def file_name(data: DataConfig) -> str:
     return "showers" + SUFFIXES[data.format]
 
 
-def cache_key(data: DataConfig) -> str:
-    """Stable key of everything that determines a generated file's content."""
-    spec = {"events": data.events, "energy_range": list(data.energy_range),
+def fingerprint(data: DataConfig) -> dict[str, Any]:
+    """Everything that determines a generated file's content."""
+    return {"events": data.events, "energy_range": list(data.energy_range),
             "theta_range": list(data.theta_range), "seed": data.seed, "format": data.format,
             "generator": gflash.VERSION}
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def cache_key(data: DataConfig) -> str:
+    """Stable short key of `fingerprint(data)`: the folder name of the cached file."""
+    return hashlib.sha256(json.dumps(fingerprint(data), sort_keys=True).encode()).hexdigest()[:12]
 
 
 def cached_dataset(data: DataConfig) -> Path:
-    """The generated training file for `data` under `.dte/data/hep-3dgan`, made once.
-
-    Processes of one run (and concurrent runs) serialise on a lock file; the file appears
-    under its final name only when complete."""
-    import fcntl
-
+    """The generated training file for `data` under `.dte/data/hep-3dgan`, made once (by
+    dte_core.datacache: one builder under a lock, published when complete)."""
+    from dte_core.datacache import dataset
     from dte_core.paths import state_dir
 
     folder = state_dir() / "data" / "hep-3dgan" / cache_key(data)
@@ -121,24 +121,18 @@ def cached_dataset(data: DataConfig) -> Path:
         _say(f"hep-3dgan: using the generated showers in {target} (data.path is null)",
              rank_zero_only=True)
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.is_file():
-            return target
+
+    def build(tmp: Path) -> dict[str, Any]:
         _say(f"hep-3dgan: data.path is null, so {data.events} showers (Ep "
              f"{data.energy_range[0]:g}-{data.energy_range[1]:g} GeV, theta "
              f"{data.theta_range[0]:g}-{data.theta_range[1]:g} deg, seed {data.seed}) are "
              f"generated into {target}; later runs with the same data settings reuse them.")
-        partial = folder / (target.name + ".partial")
-        try:
-            summary = generate_file(partial, data, progress=sys.stderr.isatty())
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        (folder / "generation.json").write_text(json.dumps(summary, indent=2))
-        partial.rename(target)
+        summary = generate_file(tmp / target.name, data, progress=sys.stderr.isatty())
+        (tmp / "generation.json").write_text(json.dumps(summary, indent=2))
         _say(f"hep-3dgan: {data.events} showers generated in {summary['seconds']} s")
+        return summary
+
+    dataset(folder, build, fingerprint(data), label="hep-3dgan")
     return target
 
 
@@ -146,9 +140,3 @@ def _say(message: str, rank_zero_only: bool = False) -> None:
     if rank_zero_only and os.environ.get("RANK", "0") != "0":
         return
     print(message, file=sys.stderr, flush=True)
-
-
-def clear_partial(folder: Path) -> None:
-    """Remove what an interrupted generation left in `folder`."""
-    for path in folder.glob("*.partial"):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -44,12 +44,18 @@ class Hep3DGAN(Science):
 
         return generate_file(out / file_name(config.data), config.data, progress=True)
 
+    def dataset_path(self, config: Any, folder: Path) -> list[str]:
+        """Training reads the one shower file that `generate` wrote into `folder`."""
+        from dte_hep_3dgan.generate import file_name
+
+        return [f"data.path={folder / file_name(config.data)}"]
+
     def prepare(self, config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
         """Check and convert shower files (HDF5 in the community layout, or ROOT) into one
         file in the native layout (chunked, compressed, theta in radians)."""
-        from dte_hep_3dgan.convert import convert
+        from dte_hep_3dgan.prepare import prepare
 
-        return convert(sources, out, config.data)
+        return prepare(config.data, sources, out)
 
     def task(self, config: Any) -> Any:
         """The 3DGAN Task."""
@@ -59,7 +65,7 @@ class Hep3DGAN(Science):
 
     def evaluate(self, config: Any, models: dict[str, Any], out: Path) -> dict[str, float]:
         """Physics validation of the generator against reference showers; figures in `out`."""
-        from dte_hep_3dgan.evaluation import evaluate
+        from dte_hep_3dgan.evaluate import evaluate
 
         return evaluate(config, models, out)
 
@@ -67,6 +73,6 @@ class Hep3DGAN(Science):
                 inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
         """Generated showers for `--energy E --theta T --events N` (or for the conditions of
         the showers in `--input`), written in the same layout as the training data."""
-        from dte_hep_3dgan.inference import predict
+        from dte_hep_3dgan.predict import predict
 
         return predict(config, models, output, inputs, options or {})

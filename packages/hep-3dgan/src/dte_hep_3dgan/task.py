@@ -19,6 +19,7 @@ from dte_core.torch.task import Optimization, Task
 from torch import nn
 
 from dte_hep_3dgan import model as networks
+from dte_hep_3dgan import validation
 from dte_hep_3dgan.config import Hep3DGANConfig
 from dte_hep_3dgan.data import ShowerDataset, Transform, open_split
 
@@ -186,11 +187,4 @@ class ShowerGAN(Task):
     def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
         """The largest relative difference of the mean longitudinal profile over layers with
         at least evaluate.min_layer_fraction of the energy, and the deposit/Ep difference."""
-        real = [means[f"_profile/real_{i:02d}"] for i in range(LAYERS)]
-        fake = [means[f"_profile/fake_{i:02d}"] for i in range(LAYERS)]
-        total = sum(real) or 1.0
-        cut = self.config.evaluate.min_layer_fraction
-        diffs = [abs(f - r) / r for r, f in zip(real, fake, strict=True) if r / total >= cut]
-        ratio_real, ratio_fake = means["deposit_ratio_real"], means["deposit_ratio_fake"]
-        return {"profile_max_rel_diff": max(diffs) if diffs else float("nan"),
-                "deposit_ratio_rel_diff": abs(ratio_fake - ratio_real) / max(ratio_real, 1e-12)}
+        return validation.training_summary(means, LAYERS, self.config.evaluate.min_layer_fraction)

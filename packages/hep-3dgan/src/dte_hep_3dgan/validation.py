@@ -1,10 +1,12 @@
-"""Physics observables of showers and their generated-vs-reference comparison (numpy only).
+"""Physics observables of showers, their generated-vs-reference comparison, and the
+validation metrics logged during training (numpy only).
 
 All observables are computed from showers in GeV, shape (n, 51, 51, 25) = (x, y, layer).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,3 +149,17 @@ def compare(real: Observables, fake: Observables, min_fraction: float = 0.01,
     metrics["occupancy_real"] = float(real.occupancy.mean())
     metrics["occupancy_generated"] = float(fake.occupancy.mean())
     return metrics, details
+
+
+def training_summary(means: Mapping[str, float], layers: int, min_fraction: float
+                     ) -> dict[str, float]:
+    """The validation metrics of a training epoch from the per-batch means of the task's
+    validation step: the largest relative difference of the mean longitudinal profile over
+    layers with at least `min_fraction` of the energy, and the deposit/Ep difference."""
+    real = [means[f"_profile/real_{i:02d}"] for i in range(layers)]
+    fake = [means[f"_profile/fake_{i:02d}"] for i in range(layers)]
+    total = sum(real) or 1.0
+    diffs = [abs(f - r) / r for r, f in zip(real, fake, strict=True) if r / total >= min_fraction]
+    ratio_real, ratio_fake = means["deposit_ratio_real"], means["deposit_ratio_fake"]
+    return {"profile_max_rel_diff": max(diffs) if diffs else float("nan"),
+            "deposit_ratio_rel_diff": abs(ratio_fake - ratio_real) / max(ratio_real, 1e-12)}

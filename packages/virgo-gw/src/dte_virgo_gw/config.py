@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from dte_core.schemas import CheckpointConfig, StrictModel, TrackingConfig, TrainConfig
+from dte_core.schemas import CheckpointConfig, ScienceConfig, StrictModel, TrainConfig
 from pydantic import Field, model_validator
 
 MORPHOLOGIES = ("blip", "scattered_light", "whistle", "chirp", "broadband")
@@ -164,7 +164,7 @@ class OptimConfig(StrictModel):
     """Learning-rate schedule over the run's optimizer steps."""
 
 
-class EvalConfig(StrictModel):
+class EvaluateConfig(StrictModel):
     """Held-out evaluation and the linear baseline."""
 
     baseline_lags: int = Field(3, ge=0)
@@ -178,7 +178,7 @@ class EvalConfig(StrictModel):
     """Samples per forward pass when evaluating and predicting."""
 
 
-class VirgoConfig(StrictModel):
+class VirgoConfig(ScienceConfig):
     """Everything a virgo-gw run needs."""
 
     data: DataConfig = DataConfig()
@@ -187,14 +187,12 @@ class VirgoConfig(StrictModel):
     """Network architecture."""
     optim: OptimConfig = OptimConfig()
     """Optimization."""
-    eval: EvalConfig = EvalConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
     """Evaluation and the linear baseline."""
     train: TrainConfig = TrainConfig(
         epochs=12, batch_size=16,
         checkpoint=CheckpointConfig(best_monitor="val/loss", best_mode="min"))
     """Generic training loop."""
-    tracking: TrackingConfig = TrackingConfig()
-    """Experiment tracking."""
 
     @model_validator(mode="after")
     def _fits_the_network(self) -> VirgoConfig:

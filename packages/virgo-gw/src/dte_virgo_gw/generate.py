@@ -10,10 +10,16 @@ coloured into physical units with its noise curve:
 so the stored series look like real data, and whitening them (as the maps do) recovers the
 parts exactly. Each sample's random stream depends only on (seed, sample index), and the
 couplings only on the seed: any number of processes gives the same file.
+
+With data.path null, training, evaluation and prediction use the default dataset, generated
+once into .dte/data/virgo-gw/<key> (key: the settings that shape the samples) through
+dte_core.datacache, so processes that ask for it at once generate it once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +220,65 @@ def _write_tables(writer, events: list[tuple], injections: list[Any]) -> None:
         np.asarray(table["sample"], np.int64), minlength=len(injections)),
         **{f"cbc_{name}": col(name) for name in ("m1", "m2", "chi1", "chi2", "merger",
                                                  "snr")}})
+
+
+#: DataConfig keys that do not change the generated samples
+NOT_IN_KEY = {"path", "workers", "val_fraction", "main", "stride", "asd_fftlength",
+              "whiten_fduration", "skip_nonfinite"}
+
+
+def fingerprint(data) -> dict[str, Any]:
+    """Everything that shapes a generated dataset (a measured ASD by its content)."""
+    settings = data.model_dump(mode="json", exclude=NOT_IN_KEY)
+    settings["generator_version"] = GENERATOR_VERSION
+    if data.asd_file is not None and Path(data.asd_file).is_file():
+        settings["asd_file"] = hashlib.sha256(Path(data.asd_file).read_bytes()).hexdigest()
+    return settings
+
+
+def key(data) -> str:
+    """Short hash of `fingerprint(data)`: the folder name of the default dataset."""
+    text = json.dumps(fingerprint(data), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def dataset_for(config) -> Path:
+    """The dataset file to train on: data.path, else the generated default (made if needed)."""
+    from dte_virgo_gw.data import dataset_file
+
+    if config.data.path is not None:
+        return dataset_file(Path(config.data.path))
+    return default_dataset(config.data)
+
+
+def default_dataset(data) -> Path:
+    """.dte/data/virgo-gw/<key>/virgo-gw.h5, generated when missing."""
+    from dte_core import paths
+    from dte_core.datacache import dataset
+    from dte_core.env import detect
+
+    from dte_virgo_gw.data import FILE
+
+    target = paths.state_dir() / "data" / "virgo-gw" / key(data)
+    if (target / FILE).is_file():
+        if detect().is_global_zero:
+            _say(f"virgo-gw: data.path is null, using the generated dataset {target}")
+        return target / FILE
+
+    def build(tmp: Path) -> dict[str, Any]:
+        _say(f"virgo-gw: data.path is null, generating {data.samples} samples into {target} "
+             f"(reused by later runs with the same data settings)")
+        summary = generate(data, tmp)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        _say(f"virgo-gw: generated {summary['samples']} samples in {summary['seconds']} s "
+             f"({summary['samples_per_s']} samples/s, {summary['workers']} process(es))")
+        return summary
+
+    dataset(target, build, fingerprint(data), label="virgo-gw")
+    return target / FILE
+
+
+def _say(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(message)

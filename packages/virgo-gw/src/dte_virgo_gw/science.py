@@ -69,6 +69,6 @@ class VirgoGW(Science):
     def predict(self, config: Any, models: dict[str, Any], output: Path,
                 inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
         """Predicted and cleaned main-channel maps of a dataset, as HDF5."""
-        from dte_virgo_gw.evaluate import predict
+        from dte_virgo_gw.predict import predict
 
         return predict(config, models["denoiser"], output, inputs, options or {})

@@ -41,7 +41,7 @@ class DenoiserTask(Task):
 
     @cached_property
     def file(self) -> Path:
-        from dte_virgo_gw.cache import dataset_for
+        from dte_virgo_gw.generate import dataset_for
 
         return dataset_for(self.config)
 
@@ -66,7 +66,7 @@ class DenoiserTask(Task):
     @cached_property
     def baseline(self) -> LinearBaseline:
         """The linear least-squares baseline fitted on the training split."""
-        ev = self.config.eval
+        ev = self.config.evaluate
         chunks = iter_maps(self.file, self.splits[0], ("maps/aux", "maps/main"))
         return LinearBaseline.fit(chunks, ev.baseline_lags, ev.baseline_ridge)
 

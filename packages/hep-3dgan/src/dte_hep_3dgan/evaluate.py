@@ -56,7 +56,7 @@ def evaluate(config: Any, models: dict[str, Any], out: Path) -> dict[str, float]
     """Metrics of the generator vs the reference; PNG figures and details.json into `out`."""
     import torch
 
-    from dte_hep_3dgan.inference import generate
+    from dte_hep_3dgan.predict import generate
 
     ev = config.evaluate
     real, energy, theta, described = reference_sample(config)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 BLOCK = 64
 
 
-def convert(sources: list[Path], out: Path, data: DataConfig) -> dict[str, Any]:
+def prepare(data: DataConfig, sources: list[Path], out: Path) -> dict[str, Any]:
     """Every shower of `sources` (each checked first) into `out/showers.h5|.root`."""
     files = [ShowerFile(path, data.root_cache_mb) for path in sources]  # all checked first
     total = sum(f.events for f in files)
