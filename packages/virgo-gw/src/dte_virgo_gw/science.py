@@ -66,6 +66,12 @@ class VirgoGW(Science):
 
         return evaluate(config, models["denoiser"], out)
 
+    def data_signature(self, config: Any) -> dict[str, Any]:
+        """Sample rate, band, durations, map size, Q range, channels of the training data."""
+        from dte_virgo_gw.signature import of_config
+
+        return of_config(config)
+
     def predict(self, config: Any, models: dict[str, Any], output: Path,
                 inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
         """Predicted and cleaned main-channel maps of a dataset, as HDF5."""
