@@ -99,9 +99,10 @@ class Science(ABC):
         (`dte_core.datasig`) so `predict`/`evaluate` can refuse other input; None: none."""
         return None
 
-    def check(self, paths: list[Path]) -> list[tuple[str, str]]:
-        """`dte data check SCIENCE PATH...`: open `paths` the way training would and return
-        (what, found) lines; raise a DteError naming the fix when dte would not read them."""
+    def check(self, config: BaseModel, paths: list[Path]) -> list[tuple[str, str]]:
+        """`dte data check SCIENCE PATH...`: open `paths` the way training with `config` would
+        and return (what, found) lines (variables, shapes, units, ..., and how dte reads
+        them); raise `DataCheckFailed(reason, lines)` when dte would not read them."""
         raise self.not_supported("data check", "a checker of input files (`check`)")
 
     def dataset_path(self, config: BaseModel, folder: Path) -> list[str]:
