@@ -25,6 +25,23 @@ def _ordered_range(value: tuple[float, float], limits: tuple[float, float], unit
     return value
 
 
+class ShowerMapping(StrictModel):
+    """Names and layout of the showers in a file written by other tools (null: the names
+    ECAL, energy, theta in any case)."""
+
+    ecal: str | None = None
+    """HDF5 dataset / ROOT branch or field of the cell deposits."""
+    energy: str | None = None
+    """Dataset / branch of the primary energy (e.g. `Energy`)."""
+    theta: str | None = None
+    """Dataset / branch of the incidence angle (e.g. `mtheta`; radians, or degrees when its
+    units say so or its values exceed 2 pi)."""
+    layout: Literal["auto", "xyz", "layer-first", "flat", "flat-layer-first"] = "auto"
+    """Order of the ECAL axes per shower: `xyz` (51, 51, 25), `layer-first` (25, 51, 51),
+    `flat` float[65025] flattened from (51, 51, 25), `flat-layer-first` flattened from
+    (25, 51, 51); auto: told by the shape (a flat array must be named)."""
+
+
 class DataConfig(StrictModel):
     """Calorimeter showers: generation, files and the 3DGAN preprocessing."""
 
@@ -54,6 +71,14 @@ class DataConfig(StrictModel):
     """Fraction of the file's events (its last ones) held out for validation."""
     root_cache_mb: int = Field(512, ge=16)
     """Decoded ROOT baskets kept in memory per process when reading a .root file."""
+    mapping: ShowerMapping = ShowerMapping()
+    """Dataset/branch names and ECAL layout of files from other tools
+    (`--set data.mapping.energy=Energy --set data.mapping.layout=layer-first`)."""
+    ecal_units: Literal["auto", "GeV", "MeV"] = "auto"
+    """Units of the cell deposits; auto: the file's `units` attribute (HDF5) or branch title
+    (ROOT), else GeV. The deposit/primary energy ratio is checked either way."""
+    energy_units: Literal["auto", "GeV", "MeV"] = "auto"
+    """Units of the primary energy; auto as for ecal_units."""
 
     @field_validator("energy_range")
     @classmethod

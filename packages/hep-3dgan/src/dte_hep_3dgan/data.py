@@ -91,6 +91,6 @@ class ShowerDataset:
 
 def open_split(path: Path, data: DataConfig, which: str) -> ShowerDataset:
     """The `which` ('train' or 'val') split of the file at `path`."""
-    file = ShowerFile(path, data.root_cache_mb)
+    file = ShowerFile(path, data.root_cache_mb, data)
     train, val = split(file.events, data.val_fraction)
     return ShowerDataset(file, train if which == "train" else val, Transform.of(data))

@@ -24,7 +24,7 @@ def reference_sample(config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, s
 
     wanted = config.evaluate.events
     path = ShowerGAN(config).data_path()
-    file = ShowerFile(path, config.data.root_cache_mb)
+    file = ShowerFile(path, config.data.root_cache_mb, config.data)
     _, val = split(file.events, config.data.val_fraction)
     take = range(val.start, min(val.stop, val.start + wanted))
     showers = file.read_range(take.start, take.stop)

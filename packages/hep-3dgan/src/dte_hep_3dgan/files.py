@@ -147,27 +147,101 @@ def write(path: Path, ecal: np.ndarray, energy: np.ndarray, theta: np.ndarray,
 
 # ---- reading ------------------------------------------------------------------------------
 
+#: data.mapping.layout -> the per-shower shape it stores (before becoming (51, 51, 25))
+LAYOUTS = {"xyz": SHAPE, "layer-first": (SHAPE[2], SHAPE[0], SHAPE[1]),
+           "flat": (math.prod(SHAPE),), "flat-layer-first": (math.prod(SHAPE),)}
+#: GeV per unit
+SCALE = {"GeV": 1.0, "MeV": 1e-3}
+#: visible (deposited) over primary energy of a calorimeter: above 1 is impossible, below
+#: 1e-4 no calorimeter samples that little (this detector's sampling fraction is ~0.02)
+RATIO_BOUNDS = (1e-4, 1.0)
+ROLES = ("ecal", "energy", "theta")
+DEFAULT_NAMES = {"ecal": "ECAL", "energy": "energy", "theta": "theta"}
+BLOCK_ENTRIES = 64
+
+
 class ShowerFile:
     """Read access to a shower file: conditions in memory, showers one by one on demand.
 
-    Safe to use from DataLoader worker processes: the underlying handle is reopened in each
-    process on first use."""
+    `data` (the science's DataConfig) maps other names, ECAL layouts and units onto the
+    native (51, 51, 25) GeV showers. Safe to use from DataLoader worker processes: the
+    underlying handle is reopened in each process on first use."""
 
-    def __init__(self, path: Path | str, root_cache_mb: int = 512) -> None:
+    def __init__(self, path: Path | str, root_cache_mb: int = 512, data: Any = None) -> None:
         self.path = Path(path).resolve()
         self.format = format_of(self.path)
         self.root_cache_bytes = root_cache_mb << 20
         self._handle: Any = None
         self._pid: int | None = None
+        mapping = getattr(data, "mapping", None)
+        self._wanted = {role: getattr(mapping, role, None) for role in ROLES}
+        self._layout_setting = getattr(mapping, "layout", "auto")
+        self._unit_setting = {"ecal": getattr(data, "ecal_units", "auto"),
+                              "energy": getattr(data, "energy_units", "auto")}
+        self.names = dict(DEFAULT_NAMES)
+        self.units: dict[str, tuple[str, str]] = {}  # role -> (unit, where it came from)
+        self.layout = "xyz"
+        self.kind = self.format
         if self.format == "hdf5":
-            self.energy, self.theta, self.events = self._check_hdf5()
+            energy, self.theta, self.events = self._check_hdf5()
         else:
-            self.energy, self.theta, self.events = self._check_root()
+            energy, self.theta, self.events = self._check_root()
+        self._ecal_scale = SCALE[self.units["ecal"][0]]
+        self.energy = energy * SCALE[self.units["energy"][0]]
         self._check_conditions()
+        self._check_ratio()
 
     # checks
     def _fail(self, problem: str, fix: str = FIX) -> ShowerFileError:
         return ShowerFileError(f"The shower file '{self.path}' {problem}. {fix}")
+
+    def _resolve(self, available: list[str], what: str, container: str) -> None:
+        """self.names: the file's name of each role, from data.mapping or the usual names."""
+        lookup = {a.lower(): a for a in available}
+        missing = []
+        for role in ROLES:
+            given = self._wanted[role]
+            if given:
+                found = given if given in available else lookup.get(given.lower())
+                if found is None:
+                    raise self._fail(
+                        f"has no {what} '{given}' (data.mapping.{role}); it has: "
+                        f"{', '.join(sorted(available)) or 'none'}",
+                        f"Set --set data.mapping.{role}= one of those names, or null for "
+                        f"'{DEFAULT_NAMES[role]}'.")
+                self.names[role] = found
+            elif DEFAULT_NAMES[role] in available or DEFAULT_NAMES[role].lower() in lookup:
+                self.names[role] = lookup.get(DEFAULT_NAMES[role].lower(), DEFAULT_NAMES[role])
+                if DEFAULT_NAMES[role] in available:
+                    self.names[role] = DEFAULT_NAMES[role]
+            else:
+                missing.append(role)
+        if missing:
+            hints = []
+            for role in missing:
+                near = [a for a in available if DEFAULT_NAMES[role].lower() in a.lower()]
+                hints.append(f"--set data.mapping.{role}={near[0] if near else 'NAME'}")
+            raise self._fail(
+                f"{container} {what} {' or '.join(repr(DEFAULT_NAMES[m]) for m in missing)} "
+                f"(it {'holds' if what == 'dataset' else 'has'}: "
+                f"{', '.join(sorted(available)) or 'none'})",
+                f"A shower file needs ECAL deposits (N, 51, 51, 25), the primary energy (N,) "
+                f"and the incidence angle theta (N,). Name the file's own {what}s: "
+                f"{' '.join(hints)} (also data.mapping.layout for layer-first or flat ECAL, "
+                f"data.ecal_units / data.energy_units for MeV).")
+
+    def _unit(self, role: str, declared: Any) -> None:
+        setting = self._unit_setting[role]
+        if setting != "auto":
+            self.units[role] = (setting, f"data.{role}_units")
+            return
+        text = declared.decode() if isinstance(declared, bytes) else str(declared or "")
+        if "mev" in text.lower():
+            self.units[role] = ("MeV", "the file's units")
+        elif "gev" in text.lower():
+            self.units[role] = ("GeV", "the file's units")
+        else:
+            self.units[role] = ("GeV", "the default: the file does not say")
 
     def _check_hdf5(self) -> tuple[np.ndarray, np.ndarray, int]:
         import h5py
@@ -180,21 +254,16 @@ class ShowerFile:
             keys = sorted(handle.keys())
             if not keys:
                 raise self._fail("is empty: it holds no datasets")
-            missing = [k for k in ("ECAL", "energy", "theta") if k not in handle]
-            if missing:
-                raise self._fail(
-                    f"has no dataset {' or '.join(repr(m) for m in missing)} (it holds: "
-                    f"{', '.join(keys)})",
-                    "A shower file needs ECAL (N, 51, 51, 25) deposits in GeV, energy (N,) "
-                    "primary energies in GeV and theta (N,) incidence angles; rename the "
-                    "datasets or convert the file with `dte data prepare hep-3dgan --from "
-                    f"FILE --out DIR`. {FIX}")
-            shape = handle["ECAL"].shape
+            self._resolve(keys, "dataset", "has no")
+            ecal, energy, theta = (handle[self.names[r]] for r in ROLES)
+            shape = ecal.shape
             self._check_shape(shape)
-            energy = self._vector(handle["energy"][()], "energy", shape[0])
-            theta_raw = self._vector(handle["theta"][()], "theta", shape[0])
-            units = handle["theta"].attrs.get("units", "")
-        return energy, self._radians(theta_raw, units), shape[0]
+            for role, ds in (("ecal", ecal), ("energy", energy)):
+                self._unit(role, ds.attrs.get("units", ds.attrs.get("unit", "")))
+            energy_raw = self._vector(energy[()], "energy", shape[0])
+            theta_raw = self._vector(theta[()], "theta", shape[0])
+            units = theta.attrs.get("units", "")
+        return energy_raw, self._radians(theta_raw, units), shape[0]
 
     def _check_root(self) -> tuple[np.ndarray, np.ndarray, int]:
         import uproot
@@ -205,42 +274,56 @@ class ShowerFile:
             raise self._fail(f"cannot be opened as ROOT ({type(exc).__name__}: {exc})") from None
         with handle:
             tree = self._tree(handle)
-            branches = set(tree.keys())
-            missing = [k for k in ("ECAL", "energy", "theta") if k not in branches]
-            if missing:
-                raise self._fail(
-                    f"has a TTree '{tree.name}' without branch "
-                    f"{' or '.join(repr(m) for m in missing)} (it has: "
-                    f"{', '.join(sorted(branches)) or 'none'})")
+            kind = "RNTuple" if self.kind == "rntuple" else "TTree"
+            what = "field" if self.kind == "rntuple" else "branch"
+            branches = [str(k) for k in tree.keys()]  # noqa: SIM118 - names, not branches
+            self._resolve(branches, what, f"has a{'n' if kind == 'RNTuple' else ''} {kind} "
+                                          f"'{tree.name}' without")
             events = int(tree.num_entries)
-            inner = getattr(tree["ECAL"].interpretation, "inner_shape", ())
+            ecal = self.names["ecal"]
+            if self.kind == "rntuple":
+                first = tree.arrays([ecal], entry_stop=1, library="np")[ecal]
+                inner = tuple(np.asarray(first).shape[1:])
+            else:
+                inner = getattr(tree[ecal].interpretation, "inner_shape", ())
             self._check_shape((events, *inner))
-            arrays = tree.arrays(["energy", "theta"], library="np")
-            energy = self._vector(arrays["energy"], "energy", events)
-            theta = self._vector(arrays["theta"], "theta", events)
+            arrays = tree.arrays([self.names["energy"], self.names["theta"]], library="np")
+            energy = self._vector(arrays[self.names["energy"]], "energy", events)
+            theta = self._vector(arrays[self.names["theta"]], "theta", events)
             self._tree_name = tree.name
-            self._baskets = [tuple(int(v) for v in tree["ECAL"].basket_entry_start_stop(i))
-                             for i in range(tree["ECAL"].num_baskets)]
-            units = "deg" if "theta deg" in (tree.title or "") else "rad" if \
-                "theta rad" in (tree.title or "") else ""
+            if self.kind == "rntuple":
+                self._baskets = [(a, min(a + BLOCK_ENTRIES, events))
+                                 for a in range(0, events, BLOCK_ENTRIES)]
+            else:
+                self._baskets = [tuple(int(v) for v in tree[ecal].basket_entry_start_stop(i))
+                                 for i in range(tree[ecal].num_baskets)]
+            title = tree.title if self.kind != "rntuple" else ""
+            for role in ("ecal", "energy"):
+                name = self.names[role]
+                branch_title = "" if self.kind == "rntuple" else (tree[name].title or "")
+                in_tree = next((part for part in (title or "").split(",")
+                                if part.strip().startswith(f"{name} ")), "")
+                self._unit(role, branch_title + " " + in_tree)
+            units = "deg" if "theta deg" in (title or "") else "rad" if \
+                "theta rad" in (title or "") else ""
         return energy, self._radians(theta, units), events
 
     def _tree(self, handle: Any) -> Any:
         classes = handle.classnames()
         trees = [k.split(";")[0] for k, c in classes.items() if c == "TTree"]
         ntuples = [k.split(";")[0] for k, c in classes.items() if "RNTuple" in c]
-        if not trees and ntuples:
-            raise self._fail(f"holds an RNTuple ('{ntuples[0]}'), not a TTree",
-                             "hep-3dgan reads TTrees: write the showers with uproot's "
-                             "file.mktree(...) and tree.extend(...), or convert the RNTuple "
-                             "to a TTree in ROOT.")
-        if not trees:
-            raise self._fail("holds no TTree (it holds: "
+        if not trees and not ntuples:
+            raise self._fail("holds no TTree nor RNTuple (it holds: "
                              f"{', '.join(handle.keys()) or 'nothing'})")
-        name = TREE if TREE in trees else trees[0]
+        if trees:
+            name = TREE if TREE in trees else trees[0]
+        else:
+            name = TREE if TREE in ntuples else ntuples[0]
+            self.kind = "rntuple"
         tree = handle[name]
         if tree.num_entries == 0:
-            raise self._fail(f"has an empty TTree '{name}' (0 showers)",
+            kind = "RNTuple" if self.kind == "rntuple" else "TTree"
+            raise self._fail(f"has an empty {kind} '{name}' (0 showers)",
                              "Write the showers into it, or generate a file with `dte data "
                              "generate hep-3dgan --out DIR --format root`.")
         return tree
@@ -248,13 +331,83 @@ class ShowerFile:
     def _check_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) >= 1 and shape[0] == 0:
             raise self._fail("holds 0 showers", "Use a file with showers in it; " + FIX)
-        if tuple(shape[1:]) != SHAPE:
+        inner = tuple(int(d) for d in shape[1:] if d != 1)  # a channel axis of size 1
+        self._raw_inner = tuple(int(d) for d in shape[1:])
+        setting = self._layout_setting
+        if setting != "auto":
+            if inner != LAYOUTS[setting]:
+                raise self._fail(
+                    f"has ECAL of shape {tuple(shape)}, but data.mapping.layout={setting} "
+                    f"means {LAYOUTS[setting]} per shower",
+                    "Choose the layout of the file: xyz (51, 51, 25), layer-first (25, 51, "
+                    "51), flat or flat-layer-first (65025,).")
+            self.layout = setting
+            return
+        if inner == SHAPE:
+            self.layout = "xyz"
+        elif inner == LAYOUTS["layer-first"]:
+            self.layout = "layer-first"
+        elif inner == LAYOUTS["flat"]:
+            raise self._fail(
+                f"has a flat ECAL of shape {tuple(shape)} (65025 = 51 x 51 x 25 cells per "
+                f"shower), which can be flattened in two orders",
+                "Say which: --set data.mapping.layout=flat (x, y, layer: cell index (x * 51 "
+                "+ y) * 25 + layer) or --set data.mapping.layout=flat-layer-first (layer, x, "
+                "y: index (layer * 51 + x) * 51 + y).")
+        else:
             raise self._fail(
                 f"has ECAL of shape {tuple(shape)}, but hep-3dgan needs (N, 51, 51, 25): "
                 f"51 x 51 cells in x and y, 25 layers in depth",
-                "If the layers come first or a channel axis was added, transpose or squeeze "
-                "the array to (N, 51, 51, 25); if the calorimeter differs, it is another "
-                "detector this model does not describe.")
+                "Layer-first (N, 25, 51, 51) and flat (N, 65025) arrays are read as they are "
+                "(data.mapping.layout), size-1 axes are dropped; if the calorimeter differs, "
+                "it is another detector this model does not describe.")
+
+    def _to_xyz(self, block: np.ndarray) -> np.ndarray:
+        """Showers of the file's layout and units as (n, 51, 51, 25) float32 GeV."""
+        block = np.asarray(block)
+        n = block.shape[0]
+        if self.layout in ("xyz", "flat"):
+            out = block.reshape(n, *SHAPE)
+        else:
+            out = block.reshape(n, *LAYOUTS["layer-first"]).transpose(0, 2, 3, 1)
+        out = np.ascontiguousarray(out, dtype=np.float32)
+        if self._ecal_scale != 1.0:
+            out *= np.float32(self._ecal_scale)
+        return out
+
+    def _check_ratio(self) -> None:
+        """Refuse deposits whose sum is not a physical fraction of the primary energy (MeV
+        deposits read as GeV give ~20 instead of ~0.02)."""
+        k = min(self.events, 32)
+        try:
+            block = self.read_range(0, k)
+        finally:
+            self.close()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratios = np.nansum(block, axis=(1, 2, 3), dtype=np.float64) / self.energy[:k]
+        ratio = float(np.median(ratios))
+        low, high = RATIO_BOUNDS
+        if ratio == 0 or low <= ratio <= high:
+            return
+        ecal_u, energy_u = self.units["ecal"][0], self.units["energy"][0]
+        options = []
+        for e_u in SCALE:
+            for p_u in SCALE:
+                if (e_u, p_u) == (ecal_u, energy_u):
+                    continue
+                alt = ratio * SCALE[e_u] / SCALE[ecal_u] * SCALE[energy_u] / SCALE[p_u]
+                if low <= alt <= high:
+                    sets = [f"--set data.ecal_units={e_u}"] if e_u != ecal_u else []
+                    sets += [f"--set data.energy_units={p_u}"] if p_u != energy_u else []
+                    options.append(f"{' '.join(sets)} (ratio {alt:.3g})")
+        fix = (f"If the file's units are other than that, say so: {' or '.join(options)}."
+               if options else "Check how the file was written: no choice of MeV/GeV makes "
+                               "these deposits physical.")
+        raise self._fail(
+            f"has cell deposits summing to {ratio:.3g} times the primary energy (median of its "
+            f"first {k} showers; a calorimeter sees between {low:g} and {high:g} of it, this "
+            f"one ~0.02), read as deposits in {ecal_u} ({self.units['ecal'][1]}) and primary "
+            f"energies in {energy_u} ({self.units['energy'][1]})", fix)
 
     def _vector(self, raw: np.ndarray, name: str, events: int) -> np.ndarray:
         values = np.asarray(raw, dtype=np.float64)
@@ -312,17 +465,24 @@ class ShowerFile:
         """Shower `index` in GeV, float32 (51, 51, 25)."""
         handle = self._open()
         if self.format == "hdf5":
-            return handle["ECAL"][index]
+            return self._to_xyz(handle[self.names["ecal"]][index:index + 1])[0]
         basket = self._basket_of(index)
         start = self._baskets[basket][0]
         return self._basket(handle, basket)[index - start]
 
     def read_range(self, start: int, stop: int) -> np.ndarray:
-        """Showers start .. stop, float32 (n, 51, 51, 25)."""
+        """Showers start .. stop, float32 (n, 51, 51, 25) GeV."""
         handle = self._open()
         if self.format == "hdf5":
-            return handle["ECAL"][start:stop]
-        return handle["ECAL"].array(entry_start=start, entry_stop=stop, library="np")
+            return self._to_xyz(handle[self.names["ecal"]][start:stop])
+        return self._to_xyz(self._entries(handle, start, stop))
+
+    def _entries(self, tree: Any, start: int, stop: int) -> np.ndarray:
+        name = self.names["ecal"]
+        if self.kind == "rntuple":
+            return np.asarray(tree.arrays([name], entry_start=start, entry_stop=stop,
+                                          library="np")[name])
+        return tree[name].array(entry_start=start, entry_stop=stop, library="np")
 
     def _basket_of(self, index: int) -> int:
         starts = [b[0] for b in self._baskets]
@@ -333,8 +493,7 @@ class ShowerFile:
             self._cache.move_to_end(basket)
             return self._cache[basket]
         start, stop = self._baskets[basket]
-        data = tree["ECAL"].array(entry_start=start, entry_stop=stop, library="np")
-        data = np.ascontiguousarray(data, dtype=np.float32)
+        data = self._to_xyz(self._entries(tree, start, stop))
         self._cache[basket] = data
         self._cached_bytes += data.nbytes
         while self._cached_bytes > self.root_cache_bytes and len(self._cache) > 1:
@@ -355,7 +514,10 @@ class ShowerFile:
 
     def summary(self) -> dict[str, Any]:
         """Counts and ranges, for the console."""
-        return {"file": str(self.path), "format": self.format, "events": self.events,
+        return {"file": str(self.path), "format": self.format if self.kind != "rntuple"
+                else "root (RNTuple)", "events": self.events,
+                "names": dict(self.names), "layout": self.layout,
+                "units": {role: unit for role, (unit, _) in self.units.items()},
                 "energy_gev": [round(float(self.energy.min()), 3),
                                round(float(self.energy.max()), 3)],
                 "theta_deg": [round(float(np.degrees(self.theta.min())), 2),

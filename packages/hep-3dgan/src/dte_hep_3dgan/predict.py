@@ -117,7 +117,7 @@ def predict(config: Any, models: dict[str, Any], output: Path, inputs: Path | No
 
     opts = parse_options(options, need_energy=inputs is None)
     if inputs is not None:
-        source = files.ShowerFile(inputs, config.data.root_cache_mb)
+        source = files.ShowerFile(inputs, config.data.root_cache_mb, config.data)
         energy, theta_rad = source.energy.astype(np.float32), source.theta.astype(np.float32)
     else:
         energy = np.full(opts["events"], opts["energy"], dtype=np.float32)

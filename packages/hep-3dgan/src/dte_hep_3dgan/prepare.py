@@ -15,7 +15,7 @@ BLOCK = 64
 
 def prepare(data: DataConfig, sources: list[Path], out: Path) -> dict[str, Any]:
     """Every shower of `sources` (each checked first) into `out/showers.h5|.root`."""
-    files = [ShowerFile(path, data.root_cache_mb) for path in sources]  # all checked first
+    files = [ShowerFile(path, data.root_cache_mb, data) for path in sources]  # all checked first
     total = sum(f.events for f in files)
     target = out / ("showers" + SUFFIXES[data.format])
     attrs = {"converted_from": ";".join(str(f.path) for f in files)}
@@ -26,5 +26,6 @@ def prepare(data: DataConfig, sources: list[Path], out: Path) -> dict[str, Any]:
                 writer.write(file.read_range(start, stop), file.energy[start:stop],
                              file.theta[start:stop])
             file.close()
-    return {"file": str(target), "format": data.format, "events": total,
+    # `out` is a temporary folder renamed when complete: name the file inside the result
+    return {"file": target.name, "format": data.format, "events": total,
             "sources": [f.summary() for f in files], "bytes": target.stat().st_size}
