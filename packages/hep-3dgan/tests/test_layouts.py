@@ -156,3 +156,24 @@ def test_prepare_of_a_wrong_mapping_exits_2_and_writes_nothing(tmp_path, showers
     assert "data.mapping.energy" in result.stderr and "dte data prepare" not in result.stderr
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_data_check_prints_names_layout_units_and_ratio(tmp_path, showers):
+    ecal, energy, theta = showers
+    source = h5(tmp_path / "lf.h5", ECAL=ecal.transpose(0, 3, 1, 2) * 1000, Energy=energy,
+                mtheta=theta)
+    env = {**os.environ, "COLUMNS": "200"}
+    bad = subprocess.run([DTE, "data", "check", "hep-3dgan", str(source), "--set",
+                          "data.mapping.theta=mtheta"], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--set data.ecal_units=MeV" in " ".join(bad.stderr.split())
+    ok = subprocess.run([DTE, "data", "check", "hep-3dgan", str(source), "--set",
+                         "data.mapping.theta=mtheta", "--ecal-units", "MeV"],
+                        capture_output=True, text=True, env=env, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "names           ecal=ECAL, energy=Energy, theta=mtheta" in ok.stdout
+    assert "stored layer-first (25, 51, 51)" in ok.stdout and "file's MeV" in ok.stdout
+    assert "deposit/Ep      median 0.02" in ok.stdout
+    assert "dte train hep-3dgan --set data.path=" in ok.stdout
+    assert "data.ecal_units=MeV" in ok.stdout

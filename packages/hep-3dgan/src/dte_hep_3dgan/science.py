@@ -57,6 +57,12 @@ class Hep3DGAN(Science):
 
         return prepare(config.data, sources, out)
 
+    def check(self, config: Any, paths: list[Path]) -> list[tuple[str, str]]:
+        """Shower files: names, layout, units, energy and angle ranges, deposit ratio."""
+        from dte_hep_3dgan.check import check
+
+        return check(config, paths)
+
     def task(self, config: Any) -> Any:
         """The 3DGAN Task."""
         from dte_hep_3dgan.task import ShowerGAN
