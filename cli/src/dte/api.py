@@ -424,6 +424,26 @@ def prepare(science: str, sources: Iterable[Path | str], out: Path | str, *,
     return write_atomically(out, overwrite, lambda tmp: sci.prepare(cfg, sources, tmp))[1]
 
 
+def check_data(science: str, paths: Iterable[Path | str], *, config: Path | str | None = None,
+               set: Overrides = None) -> list[tuple[str, str]]:
+    """What `science` finds in `paths`, opened the way training with this configuration
+    would, and how it reads them: (what, found) lines; DataCheckFailed when it would not."""
+    from dte_core.errors import ConfigError
+
+    paths = [Path(p) for p in paths]
+    missing = [str(p) for p in paths if not p.exists() and not set_glob(p)]
+    if missing:
+        raise ConfigError(f"Not found: {', '.join(missing)}. Give existing files or folders to "
+                          f"`dte data check {science} PATH...`.")
+    sci, cfg = science_and_config(science, config, set)
+    return sci.check(cfg, paths)
+
+
+def set_glob(path: Path) -> bool:
+    """A glob pattern (left to the science to expand)."""
+    return any(c in str(path) for c in "*?[")
+
+
 def sciences() -> list[dict[str, Any]]:
     """Installed sciences: name, version, framework, verbs; one that does not fit this
     dte-core has status `incompatible` and the reason."""

@@ -32,3 +32,12 @@ class WorkerFailed(DteError):
     def __init__(self, message: str, worker_code: int | None = None) -> None:
         super().__init__(message)
         self.exit_code = 2 if worker_code == 2 else 1
+
+
+class DataCheckFailed(DteError):
+    """`dte data check`: files dte would not read. `lines` are the (what, found) findings
+    made before the problem, printed above the message."""
+
+    def __init__(self, message: str, lines: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.lines = list(lines or [])

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 
 class StrictModel(BaseModel):
@@ -144,6 +144,8 @@ class ScienceConfig(StrictModel):
     """Generic training loop."""
     tracking: TrackingConfig = TrackingConfig()
     """Experiment tracking."""
+    #: the training data's signature of a loaded model (dte_core.datasig), not a setting
+    _data_signature: dict[str, Any] | None = PrivateAttr(default=None)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -93,6 +93,18 @@ class Science(ABC):
         conditions of a generative model: `--energy 50 --events 1000`), writing `output`."""
         raise self.not_supported("predict", "inference (`predict`)")
 
+    def data_signature(self, config: BaseModel) -> dict[str, Any] | None:
+        """Attributes of the training data a trained model depends on (sample rate, shapes,
+        channel names, ...), stored with the run and the registered model
+        (`dte_core.datasig`) so `predict`/`evaluate` can refuse other input; None: none."""
+        return None
+
+    def check(self, config: BaseModel, paths: list[Path]) -> list[tuple[str, str]]:
+        """`dte data check SCIENCE PATH...`: open `paths` the way training with `config` would
+        and return (what, found) lines (variables, shapes, units, ..., and how dte reads
+        them); raise `DataCheckFailed(reason, lines)` when dte would not read them."""
+        raise self.not_supported("data check", "a checker of input files (`check`)")
+
     def dataset_path(self, config: BaseModel, folder: Path) -> list[str]:
         """Overrides that point training at a dataset `generate` wrote into `folder` (a
         pipeline's data step): `data.path=FOLDER` where the config has that key."""

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dte_core import config as config_layer
+from dte_core import datasig, paths, rundir, sciences
 from dte_core import engine as engines
-from dte_core import paths, rundir, sciences
 from dte_core.env import detect
 from dte_core.errors import DteError
 from dte_core.signals import StopFlag
@@ -69,6 +69,8 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
                 if checkpoint is None or not run.manifest_path.exists():
                     run.manifest_path.write_text(json.dumps(
                         engine.manifest(info.get("command"), env, strategy), indent=2))
+                if checkpoint is None or not (run.path / datasig.FILE).exists():
+                    datasig.write(science, cfg, run.path)
                 run.update(status="running", strategy=strategy.name, **strategy.describe())
             # `dte scale --from-mlflow` groups runs by these
             tags = {"dte.strategy": strategy.name, "dte.world_size": str(strategy.processes),
@@ -78,7 +80,8 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
             trainer = engine.trainer(task, cfg.train, strategy, logger, run.checkpoints,
                                      science.name, cfg.tracking.log_every, callbacks)
             result = trainer.fit(checkpoint, flatten(cfg.model_dump(mode="json")),
-                                 [run.config_path, run.manifest_path])
+                                 [run.config_path, run.manifest_path,
+                                  *[p for p in [run.path / datasig.FILE] if p.is_file()]])
     except BaseException as exc:
         if chief:
             run.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])

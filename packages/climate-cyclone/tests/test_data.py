@@ -232,7 +232,7 @@ def test_inconsistent_time_axes_between_files(small_dataset, tmp_path, config_fo
     for name in CHANNELS:
         part = ds[[name]]
         if name == "ta500":
-            part = part.isel(time=slice(0, -4))
+            part = part.drop_isel(time=range(40, 44))  # a gap inside the common period
         part.to_netcdf(folder / f"{name}_6hrPlev_synthetic.nc", engine="h5netcdf")
     with pytest.raises(DteError) as err:
         CycloneData.open(config_for(path=folder, tracks=small_dataset / "tracks.csv"))

@@ -1,4 +1,5 @@
-"""`dte data generate|prepare SCIENCE --out DIR`: datasets in a science's native format."""
+"""`dte data generate|prepare SCIENCE --out DIR`: datasets in a science's native format;
+`dte data check SCIENCE PATH...`: what dte finds in files, before a job is spent on them."""
 
 from __future__ import annotations
 
@@ -40,6 +41,43 @@ def prepare(ctx: typer.Context, science: ScienceArg, out: OutOpt,
 
     _report(out, prepared(science, sources, out, config=config, set=_sets(set_, ctx.args),
                           overwrite=overwrite))
+
+
+@app.command(context_settings=EXTRA)
+def check(ctx: typer.Context, science: ScienceArg,
+          paths: Annotated[list[Path], typer.Argument(
+              help="Files, folders or glob patterns to check, as training would read them.",
+              show_default=False)],
+          config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Open files the way training would; print what is in them and how dte reads them (exit
+    2 with the reason when it would not). Other flags set data.* keys."""
+    from dte.api import check_data
+    from dte_core.errors import DataCheckFailed
+
+    files, extra, given = [], list(ctx.args), [str(p) for p in paths]
+    while given:  # the variadic PATH argument also collects --name value flags
+        item = given.pop(0)
+        if item.startswith("--"):
+            extra.append(item)
+            if given and not given[0].startswith("--") and "=" not in item:
+                extra.append(given.pop(0))
+        else:
+            files.append(Path(item))
+    try:
+        lines = check_data(science, files, config=config, set=_sets(set_, extra))
+    except DataCheckFailed as exc:
+        _lines(exc.lines)
+        raise
+    _lines(lines)
+
+
+def _lines(lines: list[tuple[str, str]]) -> None:
+    width = min(max((len(what) for what, _ in lines), default=0), 16)
+    for what, found in lines:
+        if len(what) > width:  # a file name: on its own line, what was found below it
+            print(f"{what}\n{' ' * (width + 2)}{found}")
+        else:
+            print(f"{what.ljust(width)}  {found}")
 
 
 def _sets(sets: list[str] | None, extra: list[str]) -> list[str]:

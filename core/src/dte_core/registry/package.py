@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from dte_core import checkpoint, rundir, sciences
+from dte_core import checkpoint, datasig, rundir, sciences
 from dte_core import config as config_layer
 from dte_core import engine as engines
 from dte_core.errors import DteError
@@ -38,6 +38,8 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
     shutil.copy(run.config_path, folder / "config.yaml")
     if run.manifest_path.is_file():
         shutil.copy(run.manifest_path, folder / "manifest.json")
+    if (run.path / datasig.FILE).is_file():  # what predict/evaluate check their input against
+        shutil.copy(run.path / datasig.FILE, folder / datasig.FILE)
     meta = checkpoint.read_meta(ckpt)
     metadata = {
         "format": FORMAT, "science": science.name, "science_version": science.version,
@@ -90,7 +92,7 @@ def load(folder: Path, science: Science | None = None, device: str = "cpu"
     meta = read_meta(folder)
     science = science or sciences.load(meta["science"])
     check_compatible(meta, science)
-    config = config_layer.resolve(science.Config, folder / "config.yaml")
+    config = datasig.attach(config_layer.resolve(science.Config, folder / "config.yaml"), folder)
     models = science.task(config).configure_models()
     engines.get(meta.get("framework", science.framework)).load_weights(
         models, folder / WEIGHTS, folder, device)

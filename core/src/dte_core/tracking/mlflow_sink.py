@@ -85,7 +85,7 @@ def send_params_and_artifacts(mlf, run_dir: Path, state: dict[str, Any]) -> None
         for i in range(0, len(params), 100):
             mlf.log_batch(state["run_id"], params=params[i:i + 100])
         state["params_sent"] = True
-    for name in ("config.yaml", "manifest.json"):
+    for name in ("config.yaml", "manifest.json", "data-signature.json"):
         if (run_dir / name).is_file():
             mlf.log_artifact(state["run_id"], str(run_dir / name))
 

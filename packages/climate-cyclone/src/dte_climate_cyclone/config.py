@@ -61,6 +61,40 @@ class VariableMapping(StrictModel):
     """Air temperature at 300 hPa [K]; tried: ta300, t300, then ta/t on a pressure axis."""
 
 
+class TrackColumns(StrictModel):
+    """Column (CSV) or variable (netCDF) names of a track table that is not laid out like
+    IBTrACS (null: the IBTrACS name, any case, or its v03 WMO spelling)."""
+
+    sid: str | None = None
+    """Storm identifier (IBTrACS SID; v03 Serial_Num)."""
+    iso_time: str | None = None
+    """Date and time of the point, ISO 8601 ('2001-08-15 06:00:00')."""
+    lat: str | None = None
+    """Latitude [degrees_north]."""
+    lon: str | None = None
+    """Longitude [degrees_east], -180..180 or 0..360."""
+    wmo_wind: str | None = None
+    """Maximum sustained wind [knots] (the intensity is the larger of wmo_wind, usa_wind)."""
+    wmo_pres: str | None = None
+    """Central pressure [mb]."""
+    usa_wind: str | None = None
+    """Maximum sustained wind of US agencies [knots]."""
+    usa_pres: str | None = None
+    """Central pressure of US agencies [mb]."""
+    season: str | None = None
+    """Season (year)."""
+    number: str | None = None
+    """Storm number in its season."""
+    basin: str | None = None
+    """Basin code (NA, EP, WP, NI, SI, SP, SA)."""
+    subbasin: str | None = None
+    """Sub-basin code."""
+    name: str | None = None
+    """Storm name."""
+    nature: str | None = None
+    """Storm nature (TS, ET, DS, SS, NR, MX)."""
+
+
 class DataConfig(StrictModel):
     """Gridded fields, cyclone tracks and the patches cut from them."""
 
@@ -68,8 +102,21 @@ class DataConfig(StrictModel):
     """A dataset folder from `dte data generate|prepare climate-cyclone`, or a zarr store /
     netCDF file of real fields (then `tracks` is needed); null: generate a small dataset into
     .dte/data/climate-cyclone and reuse it."""
+    files: list[str] = []
+    """Fields as files, folders or glob patterns, e.g. CMIP6 one variable per file split by
+    period: `--set data.files='/d/psl_day_*.nc,/d/sfcWind_day_*.nc'` (instead of data.path;
+    a variable's files are joined along time, lazily)."""
+    time_range: list[str] | None = None
+    """Only fields in [start, end] on their own calendar: `--set
+    data.time_range=1980-01-01,1989-12-31` (an end date includes its whole day); null: all."""
     tracks: Path | None = None
     """Cyclone tracks in the IBTrACS layout (CSV or netCDF); null: the dataset's tracks.csv."""
+    track_columns: TrackColumns = TrackColumns()
+    """Names of a track table's columns when they are not IBTrACS' (`--set
+    data.track_columns.sid=storm_id --set data.track_columns.iso_time=date`)."""
+    tracks_calendar: str | None = None
+    """CF calendar of the tracks' dates when the file does not say (CSV); null: the netCDF
+    `calendar` attribute, else standard (IBTrACS). Must be the fields' calendar."""
     variables: list[str] = ["sfcWind", "psl", "ta500", "ta300"]
     """Input channels, in order (CMIP6 names: sfcWind, psl, ta500, ta300, uas, vas)."""
     mapping: VariableMapping = VariableMapping()
@@ -173,6 +220,32 @@ class DataConfig(StrictModel):
             raise ValueError("uas and vas go together (flips and turns rotate the wind vector)")
         return value
 
+    @field_validator("time_range", mode="before")
+    @classmethod
+    def _range_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in re.split(r"/|\.\.|,", value) if v.strip()]
+        return value
+
+    @field_validator("time_range")
+    @classmethod
+    def _range(cls, value: list[str] | None) -> list[str] | None:
+        date = r"-?\d{1,4}-\d{1,2}-\d{1,2}([T ]\d{1,2}(:\d{1,2}){0,2})?"
+        if value is not None and (len(value) != 2 or
+                                  not all(re.fullmatch(date, v.strip()) for v in value)):
+            raise ValueError("give data.time_range as two dates START,END (YYYY-MM-DD or "
+                             "'YYYY-MM-DD HH:MM'), e.g. 1980-01-01,1989-12-31")
+        return value
+
+    @field_validator("tracks_calendar")
+    @classmethod
+    def _calendar(cls, value: str | None) -> str | None:
+        from dte_climate_cyclone.calendars import NAMES
+
+        if value is not None and value.strip().lower() not in NAMES:
+            raise ValueError(f"data.tracks_calendar must be a CF calendar: {', '.join(NAMES)}")
+        return value
+
     @field_validator("path", "tracks")
     @classmethod
     def _exists(cls, value: Path | None) -> Path | None:
@@ -183,6 +256,12 @@ class DataConfig(StrictModel):
 
     @model_validator(mode="after")
     def _tracks_for_real_fields(self) -> DataConfig:
+        if self.files and self.path is not None:
+            raise ValueError(f"give the fields either as data.path ('{self.path}') or as "
+                             f"data.files, not both: --set data.path=null")
+        if self.files and self.tracks is None:
+            raise ValueError("data.files are fields, so the cyclone tracks must be given too: "
+                             "--set data.tracks=IBTrACS.csv (or .nc)")
         path = self.path
         if path is not None and path.is_file() and self.tracks is None:
             raise ValueError(f"data.path '{path}' is a fields file, so the cyclone tracks must "

@@ -83,26 +83,35 @@ def default_dataset(config: Any) -> Path:
 
 @dataclass
 class Located:
-    fields: Path
+    fields: Path | list[Path]
     tracks: Path
     stats: Path
+    tracks_calendar: str | None = None
 
 
 def locate(config: Any) -> Located:
     """Fields, tracks and the statistics file of the configured data."""
     data = config.data
+    if data.files:
+        files = io.expand(list(data.files))
+        digest = hashlib.sha256("\n".join(map(str, files)).encode()).hexdigest()[:12]
+        return Located(files, Path(data.tracks).resolve(),
+                       cache_root() / "stats" / f"{digest}.json", data.tracks_calendar)
     root = data.path if data.path is not None else default_dataset(config)
     root = Path(root).resolve()
     if root.is_dir() and (root / "dataset.json").is_file():
         meta = json.loads((root / "dataset.json").read_text())
         track_file = data.tracks or root / meta.get("tracks", "tracks.csv")
-        return Located(root / meta["fields"], Path(track_file).resolve(), root / "stats.json")
+        return Located(root / meta["fields"], Path(track_file).resolve(), root / "stats.json",
+                       data.tracks_calendar or (meta.get("tracks_calendar")
+                                                if data.tracks is None else None))
     if data.tracks is None:
         raise DteError(f"data.path '{root}' is not a dataset folder of dte (no dataset.json), "
                        f"so the cyclone tracks must be given: --set data.tracks=FILE (IBTrACS "
                        f"CSV or netCDF).")
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    return Located(root, Path(data.tracks).resolve(), cache_root() / "stats" / f"{digest}.json")
+    return Located(root, Path(data.tracks).resolve(), cache_root() / "stats" / f"{digest}.json",
+                   data.tracks_calendar)
 
 
 def statistics(fields: io.Fields, names: list[str], path: Path) -> dict[str, Any]:
@@ -158,7 +167,7 @@ class CycloneData:
     def open(cls, config: Any) -> CycloneData:
         data = config.data
         where = locate(config)
-        fields = io.open_fields(where.fields, data.variables, data.mapping)
+        fields = io.open_fields(where.fields, data.variables, data.mapping, data.time_range)
         nlat, nlon = fields.grid.shape
         if min(nlat, nlon) < data.patch_size:
             raise DteError(f"The fields' grid is {nlat} x {nlon} cells, smaller than one patch "
@@ -167,7 +176,7 @@ class CycloneData:
         if len(fields.times) < 2:
             raise DteError(f"The fields '{where.fields}' have {len(fields.times)} time step(s); "
                            f"training and validation need at least 2.")
-        points = tracks.read(where.tracks)
+        points = tracks.read_for(where.tracks, fields, where.tracks_calendar, config)
         centres = tracks.centres_on(points, fields.times, fields.grid)
         tracks.check_overlap(points, centres, fields.times, fields.grid, where.tracks)
         stats = statistics(fields, data.variables, where.stats)
@@ -204,6 +213,7 @@ class CycloneData:
 
     def summary(self) -> dict[str, Any]:
         return {"times": len(self.fields.times),
-                "held_out_from": str(self.fields.times[self.split]),
+                "held_out_from": self.fields.label(self.split),
+                "calendar": self.fields.calendar,
                 "grid": list(self.fields.grid.shape), "centres": len(self.centres),
                 "train": self.train.counts(), "val": self.val.counts()}

@@ -58,7 +58,7 @@ def detect(net: Any, fields: Fields, times: list[int], channels: list[str], patc
             row = float(np.average([g[1] for g in group], weights=w))
             col = float(np.average([g[2] for g in group], weights=w))
             lat, lon = fields.grid.position(row, col)
-            found.append({"t": t, "time": str(fields.times[t]).replace("T", " "),
+            found.append({"t": t, "time": fields.label(t),
                           "lat": float(lat), "lon": float(lon), "prob": float(w.max()),
                           "row": row, "col": col, "windows": len(group)})
     return found

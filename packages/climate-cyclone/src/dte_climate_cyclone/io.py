@@ -49,9 +49,16 @@ class Fields:
 
     arrays: dict[str, xr.DataArray]
     grid: Grid
-    times: np.ndarray          # datetime64[s]
+    times: np.ndarray          # datetime64[s], elapsed in `calendar` (see calendars.py)
     origin: dict[str, str]     # variable -> "msl in era5.nc"
     chunk_time: int            # time steps per stored chunk (reads are aligned to it)
+    calendar: str = "standard"  # CF calendar of the time axis (canonical name)
+
+    def label(self, t: int) -> str:
+        """Time step `t` as 'YYYY-MM-DD HH:MM:SS' on the fields' own calendar."""
+        from dte_climate_cyclone import calendars
+
+        return calendars.label(self.times[t], self.calendar)
 
     def read(self, start: int, stop: int, names: list[str]) -> np.ndarray:
         """Time steps [start, stop) of `names` as one (time, lat, lon, channel) float32 array."""
@@ -74,72 +81,218 @@ def is_zarr(path: Path) -> bool:
                                                               ".zmetadata"))
 
 
-def open_sources(path: Path) -> list[tuple[str, xr.Dataset]]:
-    """Datasets of a zarr store, a netCDF file, or a folder of them (one file per variable)."""
+#: first bytes of a file -> (xarray engine, what the format is called)
+SIGNATURES = ((b"\x89HDF\r\n\x1a\n", "h5netcdf", "netCDF-4/HDF5"),
+              (b"CDF\x01", "scipy", "netCDF-3 classic"),
+              (b"CDF\x02", "scipy", "netCDF-3 64-bit offset"),
+              (b"CDF\x05", "netcdf4", "netCDF-3 64-bit data (CDF-5)"))
+GLOB_CHARS = set("*?[")
+
+
+def engine_of(path: Path) -> tuple[str, str]:
+    """The xarray engine that reads `path`, and the name of its format, from its first bytes
+    (a file's suffix says nothing: CMIP archives hold netCDF-3 and netCDF-4 as `.nc`)."""
+    if is_zarr(path):
+        return "zarr", "zarr"
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    for magic, engine, kind in SIGNATURES:
+        if head.startswith(magic):
+            return engine, kind
+    raise FieldsError(f"'{path}' is not a netCDF (3 or 4/HDF5) file nor a zarr store: its first "
+                      f"bytes are {head!r}. Give netCDF or zarr fields (GRIB, e.g. from the "
+                      f"CDS, converts with `grib_to_netcdf` or `cdo -f nc copy IN.grib OUT.nc`).")
+
+
+def open_one(p: Path) -> xr.Dataset:
+    """One zarr store or netCDF file, lazily (dask chunks as stored), times decoded on their
+    own calendar (cftime for noleap, 360_day, ...)."""
     import xarray as xr
 
-    def one(p: Path) -> xr.Dataset:
-        try:
-            if is_zarr(p):
-                return xr.open_zarr(p, chunks={}, consolidated=False if (p / "zarr.json").exists()
-                                    else None, decode_timedelta=False)
-            return xr.open_dataset(p, engine="h5netcdf", chunks={}, decode_timedelta=False)
-        except Exception as exc:  # xarray/zarr/h5py raise many types for unreadable stores
-            raise FieldsError(f"'{p}' cannot be opened as zarr or netCDF ({type(exc).__name__}: "
-                              f"{str(exc)[:300]}).") from None
+    engine, kind = engine_of(p)
+    if engine == "netcdf4":
+        import importlib.util
 
-    if is_zarr(path) or path.is_file():
-        return [(path.name, one(path))]
-    if path.is_dir():
-        members = sorted(p for p in path.iterdir() if p.suffix in (".nc", ".nc4") or is_zarr(p))
-        if members:
-            return [(p.name, one(p)) for p in members]
-    raise FieldsError(f"'{path}' is neither a zarr store, a netCDF file nor a folder of them "
-                      f"(nor a dataset folder from `dte data generate climate-cyclone`).")
+        if importlib.util.find_spec("netCDF4") is None:
+            raise FieldsError(f"'{p}' is {kind}, which only the netCDF4 library reads: "
+                              f"`pip install netCDF4`, or convert the file once with "
+                              f"`nccopy -k nc4 {p} OUT.nc`.")
+    try:
+        if engine == "zarr":
+            return xr.open_zarr(p, chunks={}, consolidated=False if (p / "zarr.json").exists()
+                                else None, decode_timedelta=False)
+        return xr.open_dataset(p, engine=engine, chunks={}, decode_timedelta=False)
+    except Exception as exc:  # xarray/zarr/h5py/scipy raise many types for unreadable files
+        text = str(exc)[:300]
+        hint = (" Its time axis needs CF units such as 'days since 1850-01-01' and a CF "
+                "calendar." if "time" in text.lower() or "calendar" in text.lower() else "")
+        raise FieldsError(f"'{p}' ({kind}) cannot be opened: {type(exc).__name__}: {text}."
+                          f"{hint}") from None
+
+
+def expand(items: list[Path | str]) -> list[Path]:
+    """Files, zarr stores, folders of them and glob patterns, as the list of files to open."""
+    out: list[Path] = []
+    for item in items:
+        text = str(item)
+        if GLOB_CHARS & set(text) and not Path(text).exists():
+            import glob
+
+            hits = sorted(glob.glob(text))
+            if not hits:
+                raise FieldsError(f"The pattern '{text}' matches no file. Give existing files "
+                                  f"or a pattern that matches them, e.g. data.files="
+                                  f"'/data/psl_day_*.nc,/data/sfcWind_day_*.nc'.")
+            out.extend(fields_path(Path(h)) for h in hits)
+            continue
+        path = fields_path(Path(text))
+        if is_zarr(path) or path.is_file():
+            out.append(path)
+        elif path.is_dir():
+            members = sorted(p for p in path.iterdir()
+                             if p.suffix in (".nc", ".nc4", ".cdf") or is_zarr(p))
+            if not members:
+                raise FieldsError(f"The folder '{path}' holds no netCDF file (.nc, .nc4) nor zarr "
+                                  f"store (nor is it a dataset folder from `dte data generate "
+                                  f"climate-cyclone`).")
+            out.extend(members)
+        else:
+            raise FieldsError(f"'{path}' does not exist; give the fields' files, folder or a glob "
+                              f"pattern in data.path or data.files.")
+    return list(dict.fromkeys(out))
+
+
+def open_sources(path: Path | list[Path | str]) -> list[tuple[str, xr.Dataset]]:
+    """Datasets of zarr stores, netCDF files, folders of them or glob patterns."""
+    items = path if isinstance(path, list) else [path]
+    return [(p.name, open_one(p)) for p in expand(items)]
 
 
 def describe(sources: list[tuple[str, xr.Dataset]]) -> str:
-    """`name (dims) [units]` of every data variable."""
-    parts = []
+    """`name (dims) [units]` of every data variable (once per name, with its file count)."""
+    seen: dict[str, list[str]] = {}
+    first: dict[str, Any] = {}
     for label, ds in sources:
         for name, var in ds.data_vars.items():
-            unit = var.attrs.get("units", "?")
-            parts.append(f"{name} ({', '.join(map(str, var.dims))}) [{unit}]"
-                         + (f" in {label}" if len(sources) > 1 else ""))
+            if str(name).endswith(("_bnds", "_bounds")):
+                continue
+            seen.setdefault(str(name), []).append(label)
+            first.setdefault(str(name), var)
+    parts = []
+    for name, labels in seen.items():
+        var = first[name]
+        where = (f" in {labels[0]}" if len(labels) == 1 else f" in {len(labels)} files")
+        parts.append(f"{name} ({', '.join(map(str, var.dims))}) [{var.attrs.get('units', '?')}]"
+                     + (where if len(sources) > 1 else ""))
     return "; ".join(parts) or "no data variables"
+
+
+def _time_dim(var: xr.DataArray) -> str | None:
+    return next((str(d) for d in var.dims if d in TIME_DIMS), None)
+
+
+def _combined(sources, name: str):
+    """Variable `name` from every file that has it, joined along time (CMIP6 files split by
+    period), checked for one calendar, no overlap and one grid."""
+    import xarray as xr
+
+    from dte_climate_cyclone import calendars
+
+    parts = [(label, ds[name]) for label, ds in sources if name in ds.data_vars]
+    if len(parts) <= 1:
+        return (parts[0][1], f"{name} in {parts[0][0]}") if parts else (None, "")
+    dims = {_time_dim(v) for _, v in parts}
+    if len(dims) != 1 or None in dims:
+        raise FieldsError(f"'{name}' is in {len(parts)} files ({', '.join(p for p, _ in parts)})"
+                          f" but not all along one time dimension, so they cannot be joined; "
+                          f"give one file per period of each variable.")
+    dim = dims.pop()
+    spans = []
+    for label, var in parts:
+        values = var[dim].values
+        cal = calendars.calendar_of(values, var[dim].encoding.get("calendar"))
+        if not np.issubdtype(values.dtype, np.datetime64) and not hasattr(values.flat[0],
+                                                                           "calendar"):
+            raise FieldsError(f"The time axis of '{name}' in {label} is not decoded as dates "
+                              f"(values like {values[:2]}); it needs CF units such as 'days "
+                              f"since 1850-01-01'.")
+        elapsed = calendars.to_elapsed(values, cal)
+        spans.append((elapsed[0], elapsed[-1], label, var, cal))
+    cals = {s[4] for s in spans}
+    if len(cals) > 1:
+        raise FieldsError(f"The files of '{name}' are on different calendars ("
+                          + ", ".join(f"{s[2]}: {s[4]}" for s in spans)
+                          + "); give files of one model run (one calendar).")
+    cal = cals.pop()
+    spans.sort(key=lambda s: s[0])
+    for a, b in zip(spans[:-1], spans[1:], strict=True):
+        if b[0] <= a[1]:
+            raise FieldsError(
+                f"The files of '{name}' overlap in time: {a[2]} covers "
+                f"{calendars.label(a[0], cal)} to {calendars.label(a[1], cal)}, {b[2]} covers "
+                f"{calendars.label(b[0], cal)} to {calendars.label(b[1], cal)}. Give each period "
+                f"once (a duplicate file, or two models/experiments mixed?), or select one "
+                f"period with data.time_range.")
+    try:
+        joined = xr.concat([s[3] for s in spans], dim=dim, coords="minimal", compat="override",
+                           join="exact")
+    except ValueError as exc:
+        raise FieldsError(f"The files of '{name}' ({', '.join(s[2] for s in spans)}) cannot be "
+                          f"joined along time: {str(exc)[:200]}. They must share one grid "
+                          f"(lat, lon) and levels; regrid them to one grid first.") from None
+    joined.attrs = dict(spans[0][3].attrs)
+    return joined, f"{name} in {spans[0][2]} .. {spans[-1][2]} ({len(spans)} files)"
 
 
 def _find(sources, names: tuple[str, ...]):
     for candidate in names:
-        for label, ds in sources:
-            if candidate in ds.data_vars:
-                return ds[candidate], f"{candidate} in {label}"
+        var, origin = _combined(sources, candidate)
+        if var is not None:
+            return var, origin
     return None, ""
+
+
+PA_UNITS = ("pa", "pascal", "pascals")
+HPA_UNITS = ("hpa", "mbar", "mb", "millibar", "millibars", "hectopascal", "hectopascals")
+
+
+def level_scale(coord: xr.DataArray, label: str) -> float:
+    """Pascals per unit of a pressure axis: 1 (Pa, CMIP6 `plev`) or 100 (hPa/mbar, ERA5
+    `level`/`pressure_level`); without units, told apart by magnitude (Pa levels exceed 2000)."""
+    units = str(coord.attrs.get("units", "")).strip().lower()
+    if units in PA_UNITS:
+        return 1.0
+    if units in HPA_UNITS:
+        return 100.0
+    if units:
+        raise FieldsError(f"The pressure axis '{coord.name}' in {label} has units '{units}'; dte "
+                          f"understands Pa and hPa (mbar). Convert it (e.g. ds['{coord.name}'] "
+                          f"= ds['{coord.name}'] * k with units 'Pa').")
+    values = np.asarray(coord.values, dtype=np.float64)
+    return 1.0 if np.nanmax(values) > 2000 else 100.0
 
 
 def _on_level(sources, level_hpa: float):
     """Temperature on pressure levels, at `level_hpa`."""
     for name in LEVEL_VARIABLES:
-        for label, ds in sources:
-            if name not in ds.data_vars:
-                continue
-            var = ds[name]
-            dims = [d for d in var.dims if d in LEVEL_DIMS]
-            if not dims:
-                continue
-            dim = dims[0]
-            values = np.asarray(var[dim].values, dtype=np.float64)
-            in_pa = var[dim].attrs.get("units", "").lower() == "pa" or values.max() > 2000
-            target = level_hpa * 100 if in_pa else level_hpa
-            hit = np.flatnonzero(np.isclose(values, target, atol=0.5 if not in_pa else 50))
-            if not len(hit):
-                have = ", ".join(f"{v / 100 if in_pa else v:g}" for v in values)
-                raise FieldsError(f"The temperature '{name}' in {label} is on pressure levels "
-                                  f"{have} hPa, without {level_hpa:g} hPa. Use a file with that "
-                                  f"level, or name another variable with --set data.mapping.ta"
-                                  f"{int(level_hpa)}=NAME.")
-            where = f"{name} at {level_hpa:g} hPa in {label}"
-            return var.isel({dim: int(hit[0])}, drop=True), where
+        var, label = _combined(sources, name)
+        if var is None:
+            continue
+        dims = [d for d in var.dims if d in LEVEL_DIMS]
+        if not dims:
+            continue
+        dim = dims[0]
+        scale = level_scale(var[dim], label)
+        values_hpa = np.asarray(var[dim].values, dtype=np.float64) * scale / 100.0
+        hit = np.flatnonzero(np.isclose(values_hpa, level_hpa, atol=0.5))
+        if not len(hit):
+            have = ", ".join(f"{v:g}" for v in values_hpa)
+            raise FieldsError(f"The temperature '{name}' ({label}) is on pressure levels "
+                              f"{have} hPa, without {level_hpa:g} hPa. Use a file with that "
+                              f"level, or name another variable with --set data.mapping.ta"
+                              f"{int(level_hpa)}=NAME.")
+        where = f"{label} at {level_hpa:g} hPa"
+        return var.isel({dim: int(hit[0])}, drop=True), where
     return None, ""
 
 
@@ -168,8 +321,38 @@ def _variable(sources, name: str, mapping: VariableMapping):
     return var, origin
 
 
+ROTATED_DIMS = ("rlat", "rlon")
+UNSTRUCTURED_DIMS = ("ncells", "cell", "ncol", "values", "nCells")
+
+
+def _regular_grid(var: xr.DataArray, name: str, origin: str) -> None:
+    """Refuse rotated-pole, curvilinear and unstructured grids with what is needed instead."""
+    dims = [str(d) for d in var.dims]
+    kind = ""
+    if set(ROTATED_DIMS) & set(dims) or "rotated" in str(var.attrs.get("grid_mapping", "")):
+        kind = "a rotated-pole grid (CORDEX style: rlat/rlon"
+        kind += f", grid_mapping '{var.attrs['grid_mapping']}')" if "grid_mapping" in \
+            var.attrs else ")"
+    else:
+        two_d = [c for c in ("lat", "lon", "latitude", "longitude", "nav_lat", "nav_lon")
+                 if c in var.coords and var[c].ndim > 1]
+        if two_d:
+            kind = (f"a curvilinear grid (2-D coordinates {', '.join(two_d)} on "
+                    f"{', '.join(map(str, var[two_d[0]].dims))})")
+        elif any(d in UNSTRUCTURED_DIMS for d in dims):
+            kind = f"an unstructured grid (dimensions {', '.join(dims)})"
+    if kind:
+        raise FieldsError(
+            f"The variable '{name}' ({origin}) is on {kind}. dte reads regular "
+            f"latitude-longitude grids: dimensions time, lat, lon with 1-D, evenly spaced lat "
+            f"and lon coordinates. Regrid the files first, e.g. `cdo remapbil,r1440x720 IN.nc "
+            f"OUT.nc` (0.25 degrees) or xESMF, then give the regridded files in data.path or "
+            f"data.files.")
+
+
 def _standard(var: xr.DataArray, name: str, origin: str) -> xr.DataArray:
     """(time, lat, lon), latitudes and longitudes ascending, SI units."""
+    _regular_grid(var, name, origin)
     rename = {}
     for dim in var.dims:
         for target, aliases in (("time", TIME_DIMS), ("lat", LAT_DIMS), ("lon", LON_DIMS)):
@@ -211,28 +394,66 @@ def _standard(var: xr.DataArray, name: str, origin: str) -> xr.DataArray:
     return var
 
 
-def _datetimes(var: xr.DataArray, name: str, origin: str) -> np.ndarray:
+def _datetimes(var: xr.DataArray, name: str, origin: str) -> tuple[np.ndarray, str]:
+    """The time axis as datetime64[s] elapsed on its calendar, and the calendar."""
+    from dte_climate_cyclone import calendars
+
     values = var["time"].values if "time" in var.coords else None
     if values is None:
         raise FieldsError(f"The variable '{name}' ({origin}) has no time coordinate.")
-    if np.issubdtype(values.dtype, np.datetime64):
-        return values.astype("datetime64[s]")
-    try:  # cftime dates (CMIP6 noleap/360_day calendars)
-        return np.array([np.datetime64(t.isoformat()[:19]) for t in values], dtype="datetime64[s]")
-    except (AttributeError, ValueError):
+    if not np.issubdtype(values.dtype, np.datetime64) and not (
+            len(values) and hasattr(values.flat[0], "calendar")):
         raise FieldsError(f"The time axis of '{name}' ({origin}) is not decoded as dates "
                           f"(values like {values[:2]}); it needs CF `units` such as 'hours "
-                          f"since 2000-01-01'.") from None
+                          f"since 2000-01-01' (and a CF calendar).")
+    calendar = calendars.calendar_of(values, var["time"].encoding.get("calendar"))
+    elapsed = calendars.to_elapsed(values, calendar)
+    if len(elapsed) > 1 and np.any(np.diff(elapsed.astype(np.int64)) <= 0):
+        order = np.argsort(elapsed, kind="stable")
+        if np.any(np.diff(elapsed[order].astype(np.int64)) == 0):
+            raise FieldsError(f"The time axis of '{name}' ({origin}) repeats times; give each "
+                              f"time once.")
+        raise FieldsError(f"The time axis of '{name}' ({origin}) is not increasing; sort it "
+                          f"first (ds.sortby('time')).")
+    return elapsed, calendar
 
 
-def open_fields(path: Path | list[Path], variables: list[str], mapping: VariableMapping
-                ) -> Fields:
-    """The input `variables` of the fields at `path` (or several files), checked and opened
-    lazily."""
+def parse_range(bounds: list[str], calendar: str) -> tuple[np.datetime64, np.datetime64]:
+    """data.time_range [start, end] on `calendar`; an end without a time of day includes that
+    whole day."""
+    from dte_climate_cyclone import calendars
+
+    start, end = bounds
+    lo, hi = calendars.parse([start, end], calendar)
+    for text, value in ((start, lo), (end, hi)):
+        if np.isnat(value):
+            raise FieldsError(f"data.time_range: '{text}' is not a date of the fields' "
+                              f"'{calendar}' calendar; give YYYY-MM-DD or 'YYYY-MM-DD HH:MM', "
+                              f"e.g. --set data.time_range=1980-01-01,1989-12-31.")
+    if len(end.strip()) <= 10:
+        hi = hi + np.timedelta64(86399, "s")
+    if hi < lo:
+        raise FieldsError(f"data.time_range starts at {start}, after its end {end}.")
+    return lo, hi
+
+
+def note(text: str) -> None:
+    import sys
+
+    print(f"[climate-cyclone] {text}", file=sys.stderr, flush=True)
+
+
+def open_fields(path: Path | list[Path] | list[str], variables: list[str],
+                mapping: VariableMapping, time_range: list[str] | None = None) -> Fields:
+    """The input `variables` of the fields at `path` (a file, folder, glob pattern or a list of
+    them; variables may come from different files and a variable from several files split by
+    time), checked, cut to `time_range` and to the period all variables cover, opened lazily."""
+    from dte_climate_cyclone import calendars
+
     paths = path if isinstance(path, list) else [path]
-    sources = [s for p in paths for s in open_sources(fields_path(Path(p)))]
+    sources = open_sources(list(paths))
     path = paths[0] if len(paths) == 1 else Path(", ".join(map(str, paths)))
-    arrays, origin, times = {}, {}, {}
+    arrays, origin, times, cals = {}, {}, {}, {}
     for name in variables:
         var, where = _variable(sources, name, mapping)
         if var is None:
@@ -242,33 +463,76 @@ def open_fields(path: Path | list[Path], variables: list[str], mapping: Variable
                 f"{', ta/t on a pressure axis' if name.startswith('ta') else ''}"
                 f"{', or uas/vas (u10/v10)' if name == 'sfcWind' else ''}). They have: "
                 f"{describe(sources)}. Name the right one with --set data.mapping.{name}=NAME, "
-                f"or drop '{name}' from data.variables.")
+                f"add the file that has it to data.files, or drop '{name}' from data.variables.")
         arrays[name] = _standard(var, name, where)
         origin[name] = where
-        times[name] = _datetimes(arrays[name], name, where)
+        times[name], cals[name] = _datetimes(arrays[name], name, where)
     first = variables[0]
     for name in variables[1:]:
-        _same_axis(first, name, times, origin)
+        if cals[name] != cals[first]:
+            raise FieldsError(
+                f"'{first}' ({origin[first]}) is on the '{cals[first]}' calendar, '{name}' "
+                f"({origin[name]}) on '{cals[name]}': the variables come from different models "
+                f"or sources. Give files of one model run.")
+    calendar = cals[first]
+    label = {n: (calendars.label(times[n][0], calendar), calendars.label(times[n][-1], calendar))
+             for n in variables}
+    lo = max(times[n][0] for n in variables)
+    hi = min(times[n][-1] for n in variables)
+    if lo > hi:
+        spans = "; ".join(f"'{n}' ({origin[n]}) covers {label[n][0]} to {label[n][1]}"
+                          for n in variables)
+        raise FieldsError(f"The variables' time axes do not overlap: {spans}. Give files of the "
+                          f"same period for every variable (data.path / data.files).")
+    if time_range:
+        r_lo, r_hi = parse_range(list(time_range), calendar)
+        if r_lo > hi or r_hi < lo:
+            raise FieldsError(
+                f"data.time_range {time_range[0]} to {time_range[1]} lies outside the period the "
+                f"fields cover ({calendars.label(lo, calendar)} to "
+                f"{calendars.label(hi, calendar)}); choose dates inside it.")
+        lo, hi = max(lo, r_lo), min(hi, r_hi)
+    cut = []
+    for name in variables:
+        keep = np.flatnonzero((times[name] >= lo) & (times[name] <= hi))
+        if len(keep) != len(times[name]):
+            arrays[name] = arrays[name].isel(time=slice(int(keep[0]), int(keep[-1]) + 1))
+            times[name] = times[name][keep[0]:keep[-1] + 1]
+            if not time_range:
+                cut.append(f"{name} ({label[name][0]} to {label[name][1]})")
+    if cut:
+        note(f"using the period all variables cover, {calendars.label(lo, calendar)} to "
+             f"{calendars.label(hi, calendar)}; cut: {', '.join(cut)}")
+    for name in variables[1:]:
+        _same_axis(first, name, times, origin, calendar)
         _same_grid(arrays[first], arrays[name], first, name, origin)
     grid = Grid(np.asarray(arrays[first]["lat"].values, np.float64),
                 np.asarray(arrays[first]["lon"].values, np.float64))
     chunks = arrays[first].chunks
     chunk_time = int(chunks[0][0]) if chunks else 1
-    return Fields(arrays, grid, times[first], origin, chunk_time)
+    return Fields(arrays, grid, times[first], origin, chunk_time, calendar)
 
 
-def _same_axis(a: str, b: str, times: dict[str, np.ndarray], origin: dict[str, str]) -> None:
+def _same_axis(a: str, b: str, times: dict[str, np.ndarray], origin: dict[str, str],
+               calendar: str = "standard") -> None:
+    from dte_climate_cyclone import calendars
+
     ta, tb = times[a], times[b]
     if len(ta) == len(tb) and np.array_equal(ta, tb):
         return
+
+    def show(t):
+        return calendars.label(t, calendar)
+
     n = min(len(ta), len(tb))
     diff = np.flatnonzero(ta[:n] != tb[:n])
-    first = (f"; the first difference is at index {diff[0]}: {ta[diff[0]]} vs {tb[diff[0]]}"
-             if len(diff) else "")
+    first = (f"; the first difference is at index {diff[0]}: {show(ta[diff[0]])} vs "
+             f"{show(tb[diff[0]])}" if len(diff) else "")
     raise FieldsError(
-        f"The time axes differ: '{a}' ({origin[a]}) has {len(ta)} times from {ta[0]} to "
-        f"{ta[-1]}, '{b}' ({origin[b]}) has {len(tb)} from {tb[0]} to {tb[-1]}{first}. Give "
-        f"every variable the same times (e.g. ds.sel(time=common_times) for each file).")
+        f"The time axes differ: '{a}' ({origin[a]}) has {len(ta)} times from {show(ta[0])} to "
+        f"{show(ta[-1])}, '{b}' ({origin[b]}) has {len(tb)} from {show(tb[0])} to "
+        f"{show(tb[-1])}{first}. Give every variable the same times (same frequency, e.g. "
+        f"both `day` or both `6hrPlevPt` CMIP6 tables; or ds.sel(time=common_times)).")
 
 
 def _same_grid(a_var, b_var, a: str, b: str, origin: dict[str, str]) -> None:
@@ -304,7 +568,7 @@ def compute_stats(fields: Fields, names: list[str]) -> dict[str, Any]:
 def fingerprint(fields: Fields) -> dict[str, Any]:
     """What statistics were computed from (they are recomputed when it changes)."""
     return {"origin": fields.origin, "shape": [len(fields.times), *fields.grid.shape],
-            "time": [str(fields.times[0]), str(fields.times[-1])]}
+            "time": [str(fields.times[0]), str(fields.times[-1])], "calendar": fields.calendar}
 
 
 def first_nan(fields: Fields, name: str) -> str:
@@ -313,5 +577,5 @@ def first_nan(fields: Fields, name: str) -> str:
     per_time = np.asarray(data.isnull().any(dim=("lat", "lon")).values)
     t = int(np.argmax(per_time))
     rows, cols = np.nonzero(np.isnan(np.asarray(data.isel(time=t).values)))
-    return (f"time {fields.times[t]}, lat {fields.grid.lat[rows[0]]:.2f}, "
+    return (f"time {fields.label(t)}, lat {fields.grid.lat[rows[0]]:.2f}, "
             f"lon {fields.grid.lon[cols[0]]:.2f}")

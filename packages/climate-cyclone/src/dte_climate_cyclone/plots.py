@@ -89,7 +89,7 @@ def maps(path: Path, data: Any, times: list[int], found: list[dict[str, Any]]) -
         hits = [f for f in found if f["t"] == t]
         ax.plot([f["lon"] for f in hits], [f["lat"] for f in hits], "o", mfc="none",
                 mec="magenta", ms=12, mew=2, label="network")
-        ax.set_title(str(fields.times[t]).replace("T", " "))
+        ax.set_title(fields.label(t))
         ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=80)

@@ -41,7 +41,7 @@ def predict(config: Any, models: dict[str, Any], output: Path, inputs: Path | No
     threshold, stride, max_times = _options(options, config)
     data = config.data
     if inputs is not None:
-        fields = io.open_fields(inputs, data.variables, data.mapping)
+        fields = io.open_fields(inputs, data.variables, data.mapping, data.time_range)
         times = list(range(len(fields.times)))
     else:
         from dte_climate_cyclone.data import CycloneData

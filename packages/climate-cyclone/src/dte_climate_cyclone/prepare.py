@@ -24,12 +24,12 @@ def _is_tracks(path: Path) -> bool:
     if path.suffix.lower() == ".csv":
         return True
     if path.suffix.lower() in (".nc", ".nc4") and path.is_file():
-        import h5py
+        import xarray as xr
 
         try:
-            with h5py.File(path, "r") as handle:
-                return "sid" in handle
-        except OSError:
+            with xr.open_dataset(path, engine=io.engine_of(path)[0], decode_times=False) as ds:
+                return "sid" in ds.variables
+        except (OSError, ValueError, io.FieldsError):
             return False
     return False
 
@@ -45,8 +45,8 @@ def prepare(config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
             f"Give the fields (netCDF/zarr, one or more --from) and exactly one tracks file "
             f"(IBTrACS CSV or netCDF, --from); got fields {[str(p) for p in field_files]} and "
             f"tracks {[str(p) for p in track_files]}.")
-    fields = io.open_fields(field_files, data.variables, data.mapping)
-    points = tracks.read(track_files[0])
+    fields = io.open_fields(field_files, data.variables, data.mapping, data.time_range)
+    points = tracks.read_for(track_files[0], fields, data.tracks_calendar, config)
     centres = tracks.centres_on(points, fields.times, fields.grid)
     tracks.check_overlap(points, centres, fields.times, fields.grid, track_files[0])
     arrays = {}
@@ -62,13 +62,9 @@ def prepare(config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
     for name in ds.data_vars:
         ds[name].encoding = {}
     ds.to_zarr(out / "fields.zarr", mode="w-", zarr_format=3, consolidated=False)
-    keep = np.isin(points.sid, np.unique(centres.sid))
-    rows = [{"SID": s, "ISO_TIME": str(t).replace("T", " "), "LAT": round(float(la), 3),
-             "LON": round(float(lo), 3), "WMO_WIND": "" if np.isnan(w) else round(float(w)),
-             "NATURE": "TS", "TRACK_TYPE": "main"}
-            for s, t, la, lo, w in zip(points.sid[keep], points.time[keep], points.lat[keep],
-                                       points.lon[keep], points.wind[keep], strict=True)]
-    tracks.write_csv(rows, out / "tracks.csv")
+    kept = points.subset(np.isin(points.sid, np.unique(centres.sid)))
+    columns, rows = kept.rows()  # every column the tracks file has, as it has it
+    tracks.write_csv(rows, out / "tracks.csv", columns, kept.units)
     stored = io.open_fields(out / "fields.zarr", data.variables,
                             data.mapping.model_copy(update={n: n for n in data.variables}))
     stats = io.compute_stats(stored, data.variables)
@@ -77,6 +73,7 @@ def prepare(config: Any, sources: list[Path], out: Path) -> dict[str, Any]:
     grid = stored.grid
     (out / "dataset.json").write_text(json.dumps({
         "format": "zarr", "fields": "fields.zarr", "tracks": "tracks.csv",
+        "calendar": stored.calendar, "tracks_calendar": points.calendar,
         "variables": data.variables, "origin": fields.origin,
         "grid": {"lat": [float(grid.lat[0]), float(grid.lat[-1])],
                  "lon": [float(grid.lon[0]), float(grid.lon[-1])], "shape": list(grid.shape)},

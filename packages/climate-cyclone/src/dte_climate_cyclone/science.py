@@ -57,6 +57,13 @@ class ClimateCyclone(Science):
 
         return prepare(config, sources, out)
 
+    def check(self, config: Any, paths: list[Path]) -> list[tuple[str, str]]:
+        """Fields (variables, shapes, units, calendars, time span) and tracks, read as
+        training would, and whether and how dte reads them."""
+        from dte_climate_cyclone.check import check
+
+        return check(config, paths)
+
     def task(self, config: Any) -> Any:
         from dte_climate_cyclone.task import CycloneTask
 

@@ -10,7 +10,7 @@ WMO_WIND and USA_WIND (agencies fill different columns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -82,16 +82,20 @@ def table(systems: list[Track], origin: np.datetime64, end_h: float, bounds) -> 
     return rows
 
 
-def write_csv(rows: list[dict], path: Path) -> None:
-    """IBTrACS CSV: header, units line, one row per track point."""
+def write_csv(rows: list[dict], path: Path, columns: list[str] | None = None,
+              units: dict[str, str] | None = None) -> None:
+    """IBTrACS CSV: header, units line, one row per track point (`columns`: those to write,
+    default all of IBTrACS; `units`: the source's units line, else IBTrACS')."""
     import csv
 
+    columns = columns or COLUMNS
+    units = {**UNITS, **(units or {})}
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerow([UNITS.get(c, " ") for c in COLUMNS])
+        writer.writerow(columns)
+        writer.writerow([units.get(c, " ") for c in columns])
         for row in rows:
-            writer.writerow([row.get(c, " ") for c in COLUMNS])
+            writer.writerow([row.get(c, " ") for c in columns])
 
 
 def write_netcdf(rows: list[dict], path: Path) -> None:
@@ -137,91 +141,282 @@ def write_netcdf(rows: list[dict], path: Path) -> None:
     ds.to_netcdf(path, engine="h5netcdf", encoding={"time": {"_FillValue": np.nan}})
 
 
+#: other spellings of the IBTrACS columns: v03 WMO subset (`Serial_Num, ISO_time, Latitude,
+#: Longitude, Wind(WMO), Pres(WMO), Center, ...`) and common lower-case variants
+ALIASES = {"SERIAL_NUM": "SID", "NUM": "NUMBER", "SUB_BASIN": "SUBBASIN", "LATITUDE": "LAT",
+           "LONGITUDE": "LON", "WIND(WMO)": "WMO_WIND", "PRES(WMO)": "WMO_PRES",
+           "CENTER": "WMO_AGENCY", "WIND(WMO) PERCENTILE": "WMO_WIND_PERCENTILE",
+           "PRES(WMO) PERCENTILE": "WMO_PRES_PERCENTILE"}
+#: data.track_columns keys -> IBTrACS column
+MAPPABLE = {"sid": "SID", "iso_time": "ISO_TIME", "lat": "LAT", "lon": "LON",
+            "wmo_wind": "WMO_WIND", "wmo_pres": "WMO_PRES", "usa_wind": "USA_WIND",
+            "usa_pres": "USA_PRES", "season": "SEASON", "number": "NUMBER", "basin": "BASIN",
+            "subbasin": "SUBBASIN", "name": "NAME", "nature": "NATURE"}
+
+
 @dataclass
 class Points:
-    """Track points: one entry per (storm, time)."""
+    """Track points: one entry per (storm, time), and every other column the file has, as
+    the file writes it (strings; nothing dropped, nothing invented)."""
 
     sid: np.ndarray
-    time: np.ndarray   # datetime64[s]
+    time: np.ndarray   # datetime64[s], elapsed on `calendar`
     lat: np.ndarray
     lon: np.ndarray    # -180..180
     wind: np.ndarray   # knots, NaN unknown
+    calendar: str = "standard"
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # IBTrACS name -> values
+    units: dict[str, str] = field(default_factory=dict)           # IBTrACS name -> unit
+    order: list[str] = field(default_factory=list)  # the file's column order (CSV)
 
     def __len__(self) -> int:
         return len(self.sid)
 
+    def subset(self, keep: np.ndarray) -> Points:
+        return Points(self.sid[keep], self.time[keep], self.lat[keep], self.lon[keep],
+                      self.wind[keep], self.calendar,
+                      {k: v[keep] for k, v in self.columns.items()}, dict(self.units),
+                      list(self.order))
 
-def read(path: Path) -> Points:
-    """IBTrACS-layout tracks from CSV or netCDF, with errors that name what is missing."""
-    if path.suffix.lower() in (".nc", ".nc4", ".netcdf", ".h5"):
-        return _read_netcdf(path)
-    return _read_csv(path)
+    def rows(self) -> tuple[list[str], list[dict]]:
+        """IBTrACS columns (those the file had, in IBTrACS order) and one row per point."""
+        from dte_climate_cyclone import calendars
+
+        have = set(self.columns) | set(REQUIRED)
+        names = [c for c in self.order if c in have] or \
+            [c for c in COLUMNS if c in have] + [c for c in self.columns if c not in COLUMNS]
+        names += [c for c in REQUIRED if c not in names]
+        stamps = calendars.labels(self.time, self.calendar)
+        out = []
+        for i in range(len(self)):
+            row = {k: v[i] for k, v in self.columns.items()}
+            row.update(SID=self.sid[i], ISO_TIME=stamps[i], LAT=round(float(self.lat[i]), 4),
+                       LON=round(float(self.lon[i]), 4))
+            out.append(row)
+        return names, out
 
 
-def _read_csv(path: Path) -> Points:
+def read(path: Path, calendar: str | None = None, columns=None) -> Points:
+    """IBTrACS-layout tracks from CSV or netCDF, with errors that name what is missing;
+    `calendar`: of the dates (null: the netCDF's own, else standard); `columns`: the
+    data.track_columns mapping (IBTrACS name -> the file's column) for other tables."""
+    mapping = {MAPPABLE[k]: v for k, v in (columns.model_dump() if columns is not None
+                                            else {}).items() if v}
+    if path.suffix.lower() in (".nc", ".nc4", ".netcdf", ".h5", ".cdf"):
+        return _read_netcdf(path, calendar, mapping)
+    return _read_csv(path, calendar, mapping)
+
+
+def read_for(path: Path, fields, calendar: str | None = None, config=None) -> Points:
+    """The tracks at `path` for `fields`: read, and refused when on another calendar."""
+    from dte_climate_cyclone import calendars
+
+    columns = getattr(getattr(config, "data", None), "track_columns", None)
+    points = read(path, calendar, columns)
+    calendars.check_same(fields.calendar, points.calendar,
+                         ", ".join(dict.fromkeys(fields.origin.values())), str(path))
+    return points
+
+
+def _rename(have: list[str], mapping: dict[str, str], path: Path, what: str) -> dict[str, str]:
+    """The file's column -> IBTrACS name, from data.track_columns, then IBTrACS spellings."""
+    lookup = {c.strip().upper(): c for c in have}
+    out: dict[str, str] = {}
+    for target, given in mapping.items():
+        source = given if given in have else lookup.get(given.strip().upper())
+        if source is None:
+            key = next(k for k, v in MAPPABLE.items() if v == target)
+            raise TrackError(
+                f"data.track_columns.{key}={given!r}, but the tracks file '{path}' has no "
+                f"{what} '{given}'. It has: {', '.join(have[:40]) or 'none'}. Set "
+                f"--set data.track_columns.{key}= one of those names (or null for the IBTrACS "
+                f"name {target}).")
+        out[source] = target
+    for column in have:
+        if column in out:
+            continue
+        upper = column.strip().upper()
+        target = ALIASES.get(upper, upper)
+        if target not in out.values():
+            out[column] = target
+    return out
+
+
+def _required(present: set[str], path: Path, have: list[str], what: str) -> None:
+    missing = [c for c in REQUIRED if c not in present]
+    if "ISO_TIME" in missing and "TIME" in present:
+        missing.remove("ISO_TIME")
+    if missing:
+        keys = ", ".join(f"data.track_columns.{k}=NAME" for k, v in MAPPABLE.items()
+                         if v in missing)
+        raise TrackError(
+            f"The tracks file '{path}' lacks the IBTrACS {what}(s) {', '.join(missing)}; it has: "
+            f"{', '.join(have[:40]) or 'none'}. Tracks need at least SID, ISO_TIME, LAT, LON "
+            f"(and WMO_WIND or USA_WIND), as in IBTrACS v04 files; for another table name its "
+            f"columns: {keys}.")
+
+
+def _wind(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
     import pandas as pd
 
+    winds = [pd.to_numeric(pd.Series(columns[c]), errors="coerce").to_numpy(np.float64)
+             for c in ("WMO_WIND", "USA_WIND") if c in columns]
+    return np.fmax.reduce(winds) if winds else np.full(n, np.nan)
+
+
+def _read_csv(path: Path, calendar: str | None = None,
+              mapping: dict[str, str] | None = None) -> Points:
+    import pandas as pd
+
+    from dte_climate_cyclone import calendars
+
     try:
+        with path.open(newline="", errors="replace") as handle:
+            head = [handle.readline() for _ in range(2)]
+        skip = 1 if head[0].upper().startswith("IBTRACS") and "," not in head[0][:40] else 0
         frame = pd.read_csv(path, keep_default_na=False, na_values=["", " "], dtype=str,
-                            skipinitialspace=True)
+                            skipinitialspace=True, skiprows=skip)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise TrackError(f"The tracks file '{path}' cannot be read as CSV ({exc}).") from None
-    frame.columns = [c.strip().upper() for c in frame.columns]
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise TrackError(
-            f"The tracks file '{path}' lacks the IBTrACS column(s) {', '.join(missing)}; it has: "
-            f"{', '.join(frame.columns[:30]) or 'none'}. Tracks need at least SID, ISO_TIME, LAT, "
-            f"LON (and WMO_WIND or USA_WIND), as in IBTrACS v04 CSV files.")
+    have = [str(c) for c in frame.columns]
+    rename = _rename(have, mapping or {}, path, "column")
+    frame = frame.rename(columns=rename)[list(rename.values())]
+    _required(set(frame.columns), path, have, "column")
+    units: dict[str, str] = {}
     if len(frame) and pd.to_numeric(frame["LAT"].iloc[:1], errors="coerce").isna().all():
+        units = {c: str(u).strip() for c, u in frame.iloc[0].items()
+                 if isinstance(u, str) and u.strip()}
         frame = frame.iloc[1:]  # the units line
     lat = pd.to_numeric(frame["LAT"], errors="coerce").to_numpy(np.float64)
     lon = pd.to_numeric(frame["LON"], errors="coerce").to_numpy(np.float64)
-    times = pd.to_datetime(frame["ISO_TIME"], errors="coerce")
-    winds = [pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
-             for c in ("WMO_WIND", "USA_WIND") if c in frame.columns]
-    wind = np.fmax.reduce(winds) if winds else np.full(len(frame), np.nan)
+    cal = calendars.canonical(calendar)
+    times = pd.Series(calendars.parse(frame["ISO_TIME"].tolist(), cal))
+    _refuse_bad_dates(frame["ISO_TIME"], times.isna().to_numpy(), cal, path, calendar)
     bad = np.isnan(lat) | np.isnan(lon) | times.isna().to_numpy()
     if bad.all() and len(frame):
         raise TrackError(f"No row of '{path}' has a valid ISO_TIME, LAT and LON (first row: "
                          f"{dict(frame.iloc[0])}).")
     keep = ~bad
+    others = {c: frame[c].fillna("").to_numpy(str)[keep] for c in frame.columns
+              if c not in REQUIRED}
     return Points(frame["SID"].to_numpy(str)[keep],
                   times.to_numpy("datetime64[s]")[keep], lat[keep],
-                  wrap180(lon[keep]), wind[keep])
+                  wrap180(lon[keep]), _wind(others, int(keep.sum())), cal, others, units,
+                  [str(c) for c in frame.columns])
 
 
-def _read_netcdf(path: Path) -> Points:
+def _refuse_bad_dates(texts, bad: np.ndarray, calendar: str, path: Path, given) -> None:
+    """Dates that are written but are no date of the calendar (2001-02-30 read as standard)."""
+    written = np.array([str(t).strip() not in ("", "nan", "None") for t in texts])
+    wrong = bad & written
+    if not wrong.any():
+        return
+    example = str(np.asarray(texts)[wrong][0])
+    how = (f"data.tracks_calendar={given}" if given else
+           "no data.tracks_calendar, so the standard calendar")
+    raise TrackError(
+        f"{int(wrong.sum())} time(s) of '{path}' are not dates of the '{calendar}' calendar "
+        f"(first: '{example}'; read with {how}). Tracks from a model run on another calendar: "
+        f"--set data.tracks_calendar=360_day (or noleap, ...); else fix those rows.")
+
+
+def _decode_time(var, path: Path, calendar: str | None) -> tuple[np.ndarray, str]:
+    """A netCDF time variable (undecoded numbers, CF units) as elapsed datetime64[s] on its
+    calendar (the file's `calendar` attribute unless `calendar` is given)."""
+    import cftime
+
+    from dte_climate_cyclone import calendars
+
+    units = var.attrs.get("units") or "days since 1858-11-17 00:00:00"
+    cal = calendars.canonical(calendar or var.attrs.get("calendar"))
+    days = np.asarray(var.values, dtype=np.float64)
+    out = np.full(days.shape, np.datetime64("NaT", "s"))
+    ok = np.isfinite(days)
+    if ok.any():
+        try:
+            dates = cftime.num2date(days[ok], units, calendar=cal)
+        except ValueError as exc:
+            raise TrackError(f"The time of the tracks file '{path}' cannot be decoded (units "
+                             f"'{units}', calendar '{cal}': {exc}).") from None
+        out[ok] = calendars.to_elapsed(np.asarray(dates, dtype=object), cal)
+    return out, cal
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """Decoded netCDF strings or bytes (a char dimension already joined by xarray) as str."""
+    values = np.asarray(values)
+    if values.dtype.kind == "S" and values.dtype.itemsize == 1 and values.ndim > 1:
+        values = values.view(f"S{values.shape[-1]}")[..., 0]
+    if values.dtype.kind in "SO":
+        return np.vectorize(lambda v: (v.decode("utf-8", "replace") if isinstance(v, bytes)
+                                       else str(v)).strip(), otypes=[str])(values)
+    return values.astype(str)
+
+
+def _number_text(values: np.ndarray) -> np.ndarray:
+    """Numbers as the CSV writes them: integers without '.0', missing as ''."""
+    out = np.full(values.shape, "", dtype=object)
+    finite = np.isfinite(values)
+    whole = finite & (values == np.round(values))
+    out[whole] = [str(int(v)) for v in values[whole]]
+    rest = finite & ~whole
+    out[rest] = [f"{v:g}" for v in values[rest]]
+    return out.astype(str)
+
+
+def _read_netcdf(path: Path, calendar: str | None = None,
+                 mapping: dict[str, str] | None = None) -> Points:
     import xarray as xr
 
+    from dte_climate_cyclone import calendars
+    from dte_climate_cyclone.io import engine_of
+
     try:
-        ds = xr.open_dataset(path, engine="h5netcdf")
-    except (OSError, ValueError) as exc:
+        engine = engine_of(path)[0]
+        ds = xr.open_dataset(path, engine=engine, decode_times=False)
+    except (OSError, ValueError, DteError) as exc:
         raise TrackError(f"The tracks file '{path}' cannot be opened as netCDF ({exc}).") from None
     with ds:
-        missing = [v for v in ("sid", "time", "lat", "lon") if v not in ds.variables]
-        if missing:
-            raise TrackError(
-                f"The tracks file '{path}' lacks the IBTrACS variable(s) {', '.join(missing)}; "
-                f"it has: {', '.join(map(str, ds.variables))}.")
-        time = ds["time"].values
-        if not np.issubdtype(time.dtype, np.datetime64):
-            days = np.asarray(time, np.float64)
-            time = np.where(np.isnan(days), np.datetime64("NaT", "s"), IBTRACS_EPOCH +
-                            (np.nan_to_num(days) * 86400).astype("timedelta64[s]"))
-        lat, lon = ds["lat"].values.astype(np.float64), ds["lon"].values.astype(np.float64)
-        winds = [ds[v].values.astype(np.float64) for v in ("wmo_wind", "usa_wind")
-                 if v in ds.variables]
-        raw = np.asarray(ds["sid"].values)
-        if raw.ndim > 1:  # undecoded (storm, char) bytes
-            raw = np.array([b"".join(row) for row in raw])
-        sid = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in raw]).astype(str)
-        sid = np.char.strip(sid)
-    wind = np.fmax.reduce(winds) if winds else np.full(lat.shape, np.nan)
-    sids = np.broadcast_to(sid[:, None], lat.shape)
-    time = time.astype("datetime64[s]")
+        have = [str(v) for v in ds.variables]
+        rename = _rename(have, mapping or {}, path, "variable")
+        present = set(rename.values())
+        _required(present, path, have, "variable")
+        source = {target: name for name, target in rename.items()}
+        lat_var = ds[source["LAT"]]
+        if lat_var.ndim != 2:
+            raise TrackError(f"The tracks file '{path}' has '{source['LAT']}' on "
+                             f"({', '.join(map(str, lat_var.dims))}); IBTrACS netCDF holds "
+                             f"(storm, date_time) arrays.")
+        storm, step = lat_var.dims
+        shape = lat_var.shape
+        lat = lat_var.values.astype(np.float64)
+        lon = ds[source["LON"]].values.astype(np.float64)
+        if "TIME" in source and not ("ISO_TIME" in source and calendar):
+            time, cal = _decode_time(ds[source["TIME"]], path, calendar)
+        else:
+            cal = calendars.canonical(calendar)
+            stamps = _text(ds[source["ISO_TIME"]].values)
+            time = calendars.parse(stamps.ravel().tolist(), cal).reshape(shape)
+        columns: dict[str, np.ndarray] = {}
+        units: dict[str, str] = {}
+        for name, target in rename.items():
+            var = ds[name]
+            if target in ("LAT", "LON", "TIME") or var.dims[:1] != (storm,) or \
+                    var.ndim > 2 or (var.ndim == 2 and var.dims[1] != step):
+                continue
+            values = np.asarray(var.values)
+            text = (_number_text(values.astype(np.float64)) if values.dtype.kind in "fiu"
+                    else _text(values))
+            columns[target] = np.broadcast_to(text[:, None], shape) if var.ndim == 1 else text
+            if var.attrs.get("units"):
+                units[target] = str(var.attrs["units"])
     keep = ~(np.isnan(lat) | np.isnan(lon) | np.isnat(time))
-    return Points(sids[keep], time[keep], lat[keep], wrap180(lon[keep]), wind[keep])
+    sid = columns.pop("SID")
+    columns.pop("ISO_TIME", None)
+    columns = {k: np.asarray(v)[keep] for k, v in columns.items()}
+    wind = _wind(columns, int(keep.sum()))
+    return Points(np.asarray(sid)[keep], time[keep], lat[keep], wrap180(lon[keep]), wind, cal,
+                  columns, units)
 
 
 @dataclass
@@ -292,8 +487,11 @@ def check_overlap(points: Points, centres: Centres, times: np.ndarray, grid: Gri
         return
     if not len(points):
         raise TrackError(f"The tracks file '{path}' holds no track point.")
-    t_lo, t_hi = str(times.min())[:16], str(times.max())[:16]
-    p_lo, p_hi = str(points.time.min())[:16], str(points.time.max())[:16]
+    from dte_climate_cyclone import calendars
+
+    t_lo, t_hi = (calendars.label(t, points.calendar)[:16] for t in (times.min(), times.max()))
+    p_lo, p_hi = (calendars.label(t, points.calendar)[:16]
+                  for t in (points.time.min(), points.time.max()))
     in_time = (points.time >= times.min()) & (points.time <= times.max())
     lat0, lat1 = grid.lat[0], grid.lat[-1]
     lon0, lon1 = grid.lon[0], grid.lon[-1]

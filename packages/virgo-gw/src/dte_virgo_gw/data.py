@@ -100,22 +100,38 @@ def inspect(path: Path) -> DatasetInfo:
             times=np.asarray(f["maps/times"][()]), attrs=attrs)
 
 
-def check_compatible(info: DatasetInfo, config) -> None:
-    """The model is built from the config: the dataset must match its channels and map shape."""
-    problems = []
+def check_compatible(info: DatasetInfo, config, verb: str = "train") -> None:
+    """The model is built from the config: the dataset must match its channels and map shape.
+    For `train` the fix is a --set; for `predict`/`evaluate` (the model is fixed) it is input
+    made like the training data, or a model trained on data like this input."""
+    problems, sets = [], []
+    takes = "the model takes " if verb != "train" else ""
     if info.aux_channels != config.data.aux_channels:
         problems.append(f"it has {info.aux_channels} auxiliary channel(s) "
-                        f"({', '.join(info.aux)}) but data.aux_channels="
-                        f"{config.data.aux_channels} (--set data.aux_channels="
-                        f"{info.aux_channels})")
+                        f"({', '.join(info.aux)}) but {takes or 'data.aux_channels='}"
+                        f"{config.data.aux_channels}")
+        sets.append(f"--set data.aux_channels={info.aux_channels}")
     if tuple(info.map_shape) != tuple(config.data.map_shape):
         problems.append(f"its maps are {info.map_shape[0]}x{info.map_shape[1]} but "
-                        f"data.map_shape={tuple(config.data.map_shape)} (--set data.map_shape="
-                        f"{info.map_shape[0]},{info.map_shape[1]})")
-    if problems:
-        raise ConfigError(f"The dataset {info.file} does not fit this configuration: "
-                          f"{'; '.join(problems)}. Set those keys to match the dataset, or "
-                          f"generate a dataset with the configured settings.")
+                        f"{takes or 'data.map_shape='}"
+                        f"{tuple(config.data.map_shape)}")
+        sets.append(f"--set data.map_shape={info.map_shape[0]},{info.map_shape[1]}")
+    if not problems:
+        return
+    if verb == "train":
+        fix = (f"Set those keys to match the dataset ({' '.join(sets)}), or generate a dataset "
+               f"with the configured settings.")
+    else:
+        aux = config.data.aux_channels
+        fix = (f"Give input made like the model's training data ({aux} auxiliary channel(s), "
+               f"{config.data.map_shape[0]}x{config.data.map_shape[1]} maps): `dte data prepare "
+               f"virgo-gw --from STRAIN_FILES --main MAIN{' --aux AUX' * aux} --map-shape "
+               f"{config.data.map_shape[0]},{config.data.map_shape[1]} --out DIR` and --input "
+               f"DIR; or train a model on data like this: `dte train virgo-gw --set "
+               f"data.path={info.file} {' '.join(sets)}`.")
+    raise ConfigError(f"The dataset {info.file} does not fit "
+                      f"{'this configuration' if verb == 'train' else 'the model'}: "
+                      f"{'; '.join(problems)}. {fix}")
 
 
 def split(samples: int, val_fraction: float) -> tuple[range, range]:

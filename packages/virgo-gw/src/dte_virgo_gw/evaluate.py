@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from dte_virgo_gw import data as vdata
-from dte_virgo_gw import plots, validation
+from dte_virgo_gw import plots, signature, validation
 from dte_virgo_gw.baseline import LinearBaseline
 from dte_virgo_gw.model import parameter_count, to_energy
 from dte_virgo_gw.task import iter_maps, noise_floor
@@ -32,7 +32,7 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
 
     file = dataset_for(config)
     info = vdata.inspect(file)
-    vdata.check_compatible(info, config)
+    signature.check(config, info, "evaluate")  # refuse input unlike the training data
     train, held = vdata.split(info.samples, config.data.val_fraction)
     ev = config.evaluate
     net = net.cpu().eval()

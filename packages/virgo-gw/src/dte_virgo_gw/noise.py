@@ -53,6 +53,8 @@ def read_asd_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if table.shape[1] < 2 or len(table) < 2:
         raise ConfigError(f"data.asd_file '{path}' needs at least two rows of two columns "
                           f"(frequency [Hz], ASD [1/sqrt(Hz)]); it has shape {table.shape}.")
+    if len(table) > 2 and table.ndim == 2 and table[0, 0] == 0:
+        table = table[1:]  # the DC row of many ASD files: never used (noise_f_low > 0)
     f, asd = table[:, 0], table[:, 1]
     if not (np.all(np.isfinite(table[:, :2])) and np.all(np.diff(f) > 0) and np.all(asd > 0)):
         raise ConfigError(f"data.asd_file '{path}' must have increasing frequencies and "

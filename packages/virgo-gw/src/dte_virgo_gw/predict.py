@@ -9,6 +9,7 @@ import numpy as np
 from dte_core.errors import ConfigError
 
 from dte_virgo_gw import data as vdata
+from dte_virgo_gw import signature
 from dte_virgo_gw.evaluate import floor_statistic, run_network
 from dte_virgo_gw.task import FLOOR_SAMPLES, iter_maps, noise_floor
 
@@ -30,7 +31,7 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
                           f"`dte predict virgo-gw`. Allowed: {allowed}.")
     file = vdata.dataset_file(inputs) if inputs is not None else dataset_for(config)
     info = vdata.inspect(file)
-    vdata.check_compatible(info, config)
+    signature.check(config, info, "predict")  # refuse input unlike the training data
     train, held = vdata.split(info.samples, config.data.val_fraction)
     which = options.get("split", "all" if inputs is not None else "val")
     ranges = {"all": range(info.samples), "train": train, "val": held}

@@ -66,6 +66,19 @@ class VirgoGW(Science):
 
         return evaluate(config, models["denoiser"], out)
 
+    def check(self, config: Any, paths: list[Path]) -> list[tuple[str, str]]:
+        """Datasets (sample rate, band, durations, maps, channels) and strain files
+        (channels, sample rates, GPS spans), and how dte reads them."""
+        from dte_virgo_gw.check import check
+
+        return check(config, paths)
+
+    def data_signature(self, config: Any) -> dict[str, Any]:
+        """Sample rate, band, durations, map size, Q range, channels of the training data."""
+        from dte_virgo_gw.signature import of_config
+
+        return of_config(config)
+
     def predict(self, config: Any, models: dict[str, Any], output: Path,
                 inputs: Path | None = None, options: dict[str, str] | None = None) -> Path:
         """Predicted and cleaned main-channel maps of a dataset, as HDF5."""
