@@ -155,6 +155,13 @@ def check_science(name: str, wheels: Path, work: Path, uv: str) -> dict:
         fmt, hint = recipe["export"]
         refusals.append(([dte, "export", f"models:/release-{name}@check", "--format", fmt,
                           "--out", str(project / "model.onnx")], hint))
+    # the web UI and the pipeline compiler are extras, not part of a lean install
+    refusals.append(([dte, "ui", "--port", "5999"], "dte-core[ui]"))
+    refusals.append(([dte, "pipeline", "export", name, "--tracking-uri", "http://m:5000",
+                      "--out", str(project / "p.yaml")], "dte-cli[pipeline]"))
+    # a science that is not installed: named with its install line
+    other = next(n for n in sorted(SCIENCES) if n != name)
+    refusals.append(([dte, "config", "show", other], f"pip install {SCIENCES[other]['dist']}"))
     for cmd, hint in refusals:
         result = run(cmd, project, env, timeout=600)
         text = " ".join(result["stderr"].split())

@@ -282,11 +282,8 @@ class Model:
 def load_model(ref: str, science: str | None = None, checkpoint: str | None = None,
                runs_dir: Path | str | None = None) -> Model:
     """`models:/NAME@ALIAS`, `models:/NAME/VERSION`, or a run (id, folder, `latest`)."""
-    if ref.startswith("models:/"):
-        from dte_core.registry import store, uri
-
-        sci, cfg, models = store.load_model(uri.parse(ref), science)
-        return Model(sci, cfg, models, ref)
+    if ref.startswith("models:"):
+        return _registered(ref, science)
     from dte_core import rundir, trained
 
     found = rundir.find(_root(runs_dir), ref, science)
@@ -302,7 +299,16 @@ def model_of(science: str, run: str | None, model: str | None, checkpoint: str |
     if (run is None) == (model is None):
         raise ConfigError("Give the trained model with --run RUN or --model models:/NAME@ALIAS "
                           "(exactly one of them).")
-    return load_model(model or run, science, checkpoint, runs_dir)
+    if model is not None:
+        return _registered(model, science)
+    return load_model(run, science, checkpoint, runs_dir)
+
+
+def _registered(ref: str, science: str | None) -> Model:
+    from dte_core.registry import store, uri
+
+    sci, cfg, models = store.load_model(uri.parse(ref), science)
+    return Model(sci, cfg, models, ref)
 
 
 def evaluate(science: str, *, run: str | None = None, model: str | None = None,

@@ -48,9 +48,10 @@ def open_storage(url: str) -> Any:
         return JournalStorage(JournalFileBackend(str(path)))
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    except ModuleNotFoundError as exc:  # the database driver
+    except ImportError as exc:  # the database driver (Optuna re-raises it as ImportError)
+        driver = getattr(exc, "name", None) or url.split(":", 1)[0]
         raise MissingDependencyError(
-            f"The study storage {url!r} needs the database driver '{exc.name}', which is not "
+            f"The study storage {url!r} needs a database driver ({driver}) that is not "
             f"installed. For PostgreSQL: pip install 'dte-core[postgres]'; or leave --storage "
             f"out for a journal file under .dte/hpo/.") from None
     except Exception as exc:  # sqlalchemy raises many types for an unreachable database
@@ -58,7 +59,7 @@ def open_storage(url: str) -> Any:
             f"The study storage {url!r} cannot be reached or used ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:300]}). Check the URL, that the database server runs "
             f"and accepts this user, and that its driver is installed (PostgreSQL: pip install "
-            f"'psycopg[binary]'); or leave --storage out for a journal file under .dte/hpo/."
+            f"'dte-core[postgres]'); or leave --storage out for a journal file under .dte/hpo/."
         ) from None
 
 
