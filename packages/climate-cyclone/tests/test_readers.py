@@ -293,3 +293,13 @@ def test_tracks_netcdf_on_a_model_calendar(tmp_path):
     points = tracks.read(tmp_path / "t.nc")
     assert points.calendar == "360_day"
     assert calendars.labels(points.time, "360_day")[2] == "2001-02-30 12:00:00"
+
+
+def test_an_opendap_url_without_a_dap_library_names_the_install(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("netCDF4") or importlib.util.find_spec("pydap"):
+        pytest.skip("a DAP library is installed here")
+    url = "https://esgf.example.org/thredds/dodsC/CMIP6/psl_day_MODEL_19800101-19891231.nc"
+    with pytest.raises(io.FieldsError, match="is an OPeNDAP URL.*`pip install netCDF4`"):
+        io.open_fields([url], CHANNELS, VariableMapping())

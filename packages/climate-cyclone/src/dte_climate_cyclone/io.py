@@ -92,6 +92,8 @@ GLOB_CHARS = set("*?[")
 def engine_of(path: Path) -> tuple[str, str]:
     """The xarray engine that reads `path`, and the name of its format, from its first bytes
     (a file's suffix says nothing: CMIP archives hold netCDF-3 and netCDF-4 as `.nc`)."""
+    if isinstance(path, Url):
+        return "opendap", "OPeNDAP URL"
     if is_zarr(path):
         return "zarr", "zarr"
     with path.open("rb") as handle:
@@ -109,6 +111,16 @@ def open_one(p: Path) -> xr.Dataset:
     own calendar (cftime for noleap, 360_day, ...)."""
     import xarray as xr
 
+    if isinstance(p, Url):
+        import importlib.util
+
+        engine = "netcdf4" if importlib.util.find_spec("netCDF4") else "pydap"
+        try:
+            return xr.open_dataset(p.url, engine=engine, chunks={}, decode_timedelta=False)
+        except Exception as exc:  # network and server errors of many kinds
+            raise FieldsError(f"The OPeNDAP URL '{p.url}' cannot be opened ({type(exc).__name__}"
+                              f": {str(exc)[:300]}); check the address and the network, or "
+                              f"download the files.") from None
     engine, kind = engine_of(p)
     if engine == "netcdf4":
         import importlib.util
@@ -130,11 +142,43 @@ def open_one(p: Path) -> xr.Dataset:
                           f"{hint}") from None
 
 
+URL_SCHEMES = ("http://", "https://", "dap2://", "dap4://")
+
+
+class Url(type(Path())):  # type: ignore[misc]
+    """An OPeNDAP URL among the fields' paths (kept as written)."""
+
+    url: str = ""
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.url
+
+
+def _url(text: str) -> Path:
+    """An OPeNDAP address: xarray opens it with the netCDF4 or pydap engine, if installed."""
+    import importlib.util
+
+    engines = [e for e, mod in (("netcdf4", "netCDF4"), ("pydap", "pydap"))
+               if importlib.util.find_spec(mod) is not None]
+    if not engines:
+        raise FieldsError(f"'{text}' is an OPeNDAP URL; xarray reads those through the netCDF4 "
+                          f"or pydap library, and neither is installed: `pip install netCDF4` "
+                          f"(or pydap), or download the files (e.g. with wget or the ESGF "
+                          f"wget script) and give their paths in data.files.")
+    url = Url(text)
+    url.url = text
+    return url
+
+
 def expand(items: list[Path | str]) -> list[Path]:
     """Files, zarr stores, folders of them and glob patterns, as the list of files to open."""
     out: list[Path] = []
     for item in items:
         text = str(item)
+        if text.startswith(URL_SCHEMES):
+            out.append(_url(text))
+            continue
         if GLOB_CHARS & set(text) and not Path(text).exists():
             import glob
 
