@@ -170,3 +170,17 @@ def test_an_asd_file_with_a_zero_frequency_row_is_quiet(tmp_path):
         psd = file_psd(tmp_path / "asd.txt", np.linspace(0, 512, 513), 5.0)
     assert freqs[0] == 1.0 and len(values) == 100
     assert psd[0] == 0 and psd[100] > 0
+
+
+def test_predict_input_of_another_science_is_refused(tiny_dataset, tmp_path):
+    import xarray as xr
+    from dte_virgo_gw.model import build
+    from dte_virgo_gw.predict import predict
+
+    fields = tmp_path / "psl_day.nc"
+    xr.Dataset({"psl": (("time", "lat"), np.zeros((2, 3)))}).to_netcdf(fields,
+                                                                       engine="h5netcdf")
+    config = _trained(tiny_dataset)
+    with pytest.raises(ConfigError, match="not a virgo-gw dataset"):
+        predict(config, build(config), tmp_path / "p.h5", fields, {})
+    assert not (tmp_path / "p.h5").exists()
