@@ -132,7 +132,8 @@ def test_evaluate_refuses_a_changed_training_dataset(tiny_dataset, tiny_config, 
 def test_training_stores_the_signature_and_the_model_package_carries_it(
         tiny_dataset, tiny_config, tmp_path, dte, tiny_sets):
     """`dte train` writes data-signature.json into the run, the registry's package copies it,
-    loading the package attaches it, and `dte predict` on unlike input exits 2."""
+    loading the package attaches it, and `dte predict` on unlike input exits 2, by run and by
+    registered model."""
     import json
 
     from dte_core import checkpoint, rundir
@@ -155,6 +156,14 @@ def test_training_stores_the_signature_and_the_model_package_carries_it(
     assert "band [Hz]: the model was trained on 16, 256, this input has 32, 256" in \
         " ".join(result.stderr.split())
     assert not (tmp_path / "p.h5").exists()
+    registered = dte("register", "latest", "--name", "denoiser", cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr
+    package_dir = tmp_path / ".dte" / "models" / "denoiser" / "1" / "dte-model"
+    result = dte("predict", "virgo-gw", "--model", "models:/denoiser/1", "--input", str(other),
+                 "--output", str(tmp_path / "p.h5"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert json.loads((package_dir / datasig.FILE).read_text()) == stored
+    assert "this input has 32, 256" in " ".join(result.stderr.split())
 
 
 def test_an_asd_file_with_a_zero_frequency_row_is_quiet(tmp_path):
