@@ -25,10 +25,9 @@ def test_release_check(tmp_path):
     summary = lines[-1]
     print(json.dumps(summary, indent=2))  # sizes, package counts, install times (-s shows them)
     assert summary["ok"] and done.returncode == 0, summary["problems"]
-    assert {Path(w).name.split("-")[0] for w in summary["wheels"]} == {"dte_core", "dte_cli",
-                                                                       "dte_virgo_gw",
-                                                                       "dte_hep_3dgan",
-                                                                       "dte_climate_cyclone"}
+    built = {Path(w).name.split("-")[0] for w in summary["wheels"]}
+    assert {"dte_core", "dte_cli", "dte_virgo_gw", "dte_hep_3dgan",
+            "dte_climate_cyclone"} <= built  # beside the refused test science's wheel
     per_science = {r["science"]: r for r in lines[:-1]}
     assert set(per_science) == {"virgo-gw", "hep-3dgan", "climate-cyclone"}
     for report in per_science.values():
