@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class DteError(Exception):
     """A problem the user can fix; the message names the fix. The CLI exits with `exit_code`."""
@@ -41,3 +44,16 @@ class DataCheckFailed(DteError):
     def __init__(self, message: str, lines: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.lines = list(lines or [])
+
+
+@contextmanager
+def checking(lines: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
+    """A science's `check`: a DteError raised inside becomes DataCheckFailed carrying the
+    findings made so far."""
+    try:
+        yield lines
+    except DataCheckFailed:
+        raise
+    except DteError as exc:
+        lines.append(("dte reads", "no"))
+        raise DataCheckFailed(str(exc), lines) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dte_core.errors import DataCheckFailed, DteError
+from dte_core.errors import DteError, checking
 
 from dte_climate_cyclone import calendars, io, tracks
 
@@ -76,7 +76,7 @@ def describe_tracks(path: Path, config: Any) -> tuple[list[tuple[str, str]], Any
 def check(config: Any, paths: list[Path]) -> list[tuple[str, str]]:
     data = config.data
     lines: list[tuple[str, str]] = []
-    try:
+    with checking(lines):
         items = io.expand(list(paths))
         track_files = [p for p in items if _is_tracks(p)]
         field_files = [p for p in items if p not in track_files]
@@ -133,11 +133,6 @@ def check(config: Any, paths: list[Path]) -> list[tuple[str, str]]:
                                    f"{data.patch_size} x {data.patch_size}; train with "
                                    + _how(track_files[0], paths)))
         return lines
-    except DataCheckFailed:
-        raise
-    except DteError as exc:
-        lines.append(("dte reads", "no"))
-        raise DataCheckFailed(str(exc), lines) from None
 
 
 def _how(track: Path, given: list[Path]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dte_core.errors import DataCheckFailed, DteError
+from dte_core.errors import DteError, checking
 
 from dte_virgo_gw import data as vdata
 from dte_virgo_gw import sources
@@ -96,7 +96,7 @@ def _strain(path: Path, config: Any, lines: list[tuple[str, str]]) -> None:
 
 def check(config: Any, paths: list[Path]) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
-    try:
+    with checking(lines):
         for path in paths:
             if _is_dataset(path):
                 _dataset(path, config, lines)
@@ -109,8 +109,3 @@ def check(config: Any, paths: list[Path]) -> list[tuple[str, str]]:
                     f"virgo-gw`) nor a strain file (GWOSC/gwpy HDF5 .h5/.hdf5, GWF frames "
                     f".gwf). Give one of those.")
         return lines
-    except DataCheckFailed:
-        raise
-    except DteError as exc:
-        lines.append(("dte reads", "no"))
-        raise DataCheckFailed(str(exc), lines) from None
