@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dte_core.errors import DataCheckFailed, DteError
+from dte_core.errors import checking
 
 from dte_hep_3dgan.files import ShowerFile
 
@@ -15,7 +15,7 @@ from dte_hep_3dgan.files import ShowerFile
 def check(config: Any, paths: list[Path]) -> list[tuple[str, str]]:
     data = config.data
     lines: list[tuple[str, str]] = []
-    try:
+    with checking(lines):
         for path in paths:
             f = ShowerFile(path, data.root_cache_mb, data)
             kind = {"hdf5": "HDF5", "root": "ROOT TTree", "rntuple": "ROOT RNTuple"}[f.kind]
@@ -51,6 +51,3 @@ def check(config: Any, paths: list[Path]) -> list[tuple[str, str]]:
                       + ("" if len(paths) == 1 else "; several files: join them with `dte data "
                          "prepare hep-3dgan --from F1 --from F2 ... --out DIR`")))
         return lines
-    except DteError as exc:
-        lines.append(("dte reads", "no"))
-        raise DataCheckFailed(str(exc), lines) from None
