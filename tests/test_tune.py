@@ -36,7 +36,8 @@ def states(study) -> dict[str, int]:
 
 def test_two_workers_run_exactly_the_trials_asked_for(tmp_path):
     result = dte("tune", "toy", "--trials", "6", "--workers", "2", "--study", "exact",
-                 "--set", "train.epochs=2", "--pruner", "none", cwd=tmp_path)
+                 "--set", "train.epochs=2", "--set", "tracking.mlflow=true", "--pruner", "none",
+                 cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     study = study_of(tmp_path, "exact")
     assert states(study) == {"COMPLETE": 6}
@@ -47,13 +48,28 @@ def test_two_workers_run_exactly_the_trials_asked_for(tmp_path):
     assert f"# best trial {study.best_trial.number}" in best
     # continuing the study adds trials, and the best config trains as is
     more = dte("tune", "toy", "--trials", "1", "--study", "exact", "--set", "train.epochs=2",
-               "--pruner", "none", cwd=tmp_path)
+               "--set", "tracking.mlflow=true", "--pruner", "none", cwd=tmp_path)
     assert more.returncode == 0, more.stderr
     assert states(study_of(tmp_path, "exact")) == {"COMPLETE": 7}
+    parent = _mlflow_run(tmp_path, study_of(tmp_path, "exact").user_attrs["mlflow_parent_run_id"])
+    best_trial = study_of(tmp_path, "exact").best_trial
+    assert parent.info.status == "FINISHED"  # ended with the study, not left RUNNING
+    metric = study.user_attrs["metric"]
+    assert parent.data.metrics[f"best/{metric}"] == pytest.approx(best_trial.value)
+    assert parent.data.metrics["trials/complete"] == 7
+    assert parent.data.tags["dte.best_trial"] == str(best_trial.number)
+    assert parent.data.tags["best.optim.lr"] == str(best_trial.params["optim.lr"])
     report = dte("tune", "report", "exact", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     for plot in ("history", "importances", "parallel"):
         assert (tmp_path / ".dte" / "hpo" / "exact" / f"{plot}.png").stat().st_size > 1000
+
+
+def _mlflow_run(cwd: Path, run_id: str):
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{cwd / '.dte' / 'mlflow.db'}"
+    return MlflowClient(tracking_uri=uri).get_run(run_id)
 
 
 def worker_pids(parent: int) -> dict[int, int]:

@@ -258,6 +258,8 @@ class Model:
     models: dict[str, Any]
     source: str
     run_path: Path | None = None
+    #: (tracking URI, MLflow run id) that evaluations of this model are logged to
+    tracked: tuple[str, str] | None = None
 
     def predict(self, output: Path | str, input: Path | str | None = None,
                 **options: Any) -> Any:
@@ -305,10 +307,12 @@ def model_of(science: str, run: str | None, model: str | None, checkpoint: str |
 
 
 def _registered(ref: str, science: str | None) -> Model:
+    from dte_core import paths
     from dte_core.registry import store, uri
 
-    sci, cfg, models = store.load_model(uri.parse(ref), science)
-    return Model(sci, cfg, models, ref)
+    sci, cfg, models, version = store.load_model(uri.parse(ref), science)
+    return Model(sci, cfg, models, ref, tracked=(paths.tracking_uri(), version.run_id)
+                 if version.run_id else None)
 
 
 def evaluate(science: str, *, run: str | None = None, model: str | None = None,
@@ -331,7 +335,33 @@ def _evaluate_into(loaded: Model, out: Path) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     metrics = loaded.science.evaluate(loaded.config, loaded.models, target)
     (target / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    _log_evaluation(loaded, metrics, target)
     return metrics
+
+
+def _log_evaluation(loaded: Model, metrics: dict[str, Any], folder: Path) -> None:
+    """Send the evaluation to the MLflow run of the evaluated model; a failure only warns."""
+    import sys
+
+    tracked = loaded.tracked
+    if tracked is None and loaded.run_path is not None:
+        from dte_core.tracking.mlflow_sink import read_state
+
+        state = read_state(loaded.run_path)
+        tracked = (state["tracking_uri"], state["run_id"]) if state.get("run_id") else None
+    if tracked is None:
+        return
+    from dte_core.tracking import evaluation
+
+    try:
+        count = evaluation.log(*tracked, metrics, folder)
+    except Exception as exc:  # the evaluation is on disk; MLflow is a copy
+        print(f"Warning: the evaluation was not logged to MLflow at {tracked[0]} "
+              f"({type(exc).__name__}: {str(exc)[:200]}); it is complete in {folder}.",
+              file=sys.stderr)
+        return
+    print(f"logged {count} eval/ metrics and the figures to MLflow run {tracked[1]} "
+          f"({tracked[0]})", file=sys.stderr)
 
 
 def register(run: str, name: str, *, alias: str | Iterable[str] = (),

@@ -137,6 +137,10 @@ class Engine(ABC):
         """Write `model` as `fmt` to `target`; (framework outputs, exported outputs)."""
         raise NotImplementedError(fmt)
 
+    @abstractmethod
+    def infer(self, model: Any, arrays: tuple[Any, ...]) -> Any:
+        """`model`'s outputs on numpy `arrays` (positional inputs), as numpy arrays."""
+
 
 def get(framework: str) -> Engine:
     """The engine of `framework`; a missing framework names its install command."""

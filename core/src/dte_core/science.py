@@ -93,6 +93,17 @@ class Science(ABC):
         conditions of a generative model: `--energy 50 --events 1000`), writing `output`."""
         raise self.not_supported("predict", "inference (`predict`)")
 
+    def predict_arrays(self, config: BaseModel, models: dict[str, Any],
+                       inputs: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+        """In-memory inference (the registry's MLflow pyfunc flavour, `mlflow models serve`):
+        numpy inputs per model name, shaped like `input_example`, to numpy outputs per model.
+        By default each named model runs forward; a science overrides it to add pre- or
+        post-processing."""
+        from dte_core import engine
+
+        run = engine.of(self)
+        return {name: run.infer(models[name], arrays) for name, arrays in inputs.items()}
+
     def data_signature(self, config: BaseModel) -> dict[str, Any] | None:
         """Attributes of the training data a trained model depends on (sample rate, shapes,
         channel names, ...), stored with the run and the registered model

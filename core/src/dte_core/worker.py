@@ -36,7 +36,8 @@ def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any],
     if tracking.mlflow:
         from dte_core.tracking.mlflow_sink import MlflowSink
 
-        sinks.append(MlflowSink(run.path, info.get("tracking_uri") or paths.tracking_uri(),
+        uri = paths.recorded_tracking_uri(info.get("tracking_uri"), run.path)
+        sinks.append(MlflowSink(run.path, uri or paths.tracking_uri(),
                                 tracking.experiment or science, run.run_id,
                                 {"dte.science": science, "dte.run_dir": str(run.path),
                                  **(extra_tags or {})}))

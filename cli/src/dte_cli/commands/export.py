@@ -81,7 +81,7 @@ def _load(model: str, runs_dir: Path | None) -> tuple[Any, Any, dict[str, Any], 
 
     if uri.is_model_uri(model):
         ref = uri.parse(model)
-        sci, cfg, models = store.load_model(ref)
+        sci, cfg, models, _ = store.load_model(ref)
         label = f"{ref.name}-{ref.alias or 'v' + str(ref.version)}"
         return sci, cfg, models, label
     found = rundir.find((runs_dir or paths.runs_root()).resolve(), model)

@@ -87,6 +87,7 @@ def run(
     from dte_core import config as config_layer
     from dte_core import sciences
     from dte_core.errors import ConfigError
+    from dte_core.hpo import parent_run
     from dte_core.hpo import space as space_module
     from dte_core.hpo import study as studies
 
@@ -130,8 +131,7 @@ def run(
             "base_config": json.dumps(cfg.model_dump(mode="json"))})
         target = _target(opened, trials)
         opened.set_user_attr("target", target)
-        if cfg.tracking.mlflow and "mlflow_parent_run_id" not in opened.user_attrs:
-            opened.set_user_attr("mlflow_parent_run_id", _parent_run(sci.name, name, cfg))
+        parent_run.open_for(opened, sci.name, name, cfg)
     worker_args = ["--study", name, "--storage", url, "--target", str(target), "--sampler",
                    sampler, "--pruner", pruner]
     if timeout:
@@ -210,6 +210,7 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
                seed: int | None, target: int) -> None:
     """Start the workers here, show progress, wait; Ctrl-C stops them."""
     from dte_core.errors import DteError
+    from dte_core.hpo import parent_run
     from dte_core.hpo import study as studies
     from dte_core.progress import bar
 
@@ -242,9 +243,11 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
             p.send_signal(signal.SIGINT)
         for p, _ in procs_list:
             p.wait(60)
+        parent_run.close_if_done(studies.load(name, storage), "KILLED")
         raise typer.Exit(130) from None
     failed = [(i, p.returncode, log) for i, (p, log) in enumerate(procs_list) if p.returncode]
     final = studies.load(name, storage)
+    parent_run.close_if_done(final, "FINISHED" if not failed else "FAILED")
     _summary(final)
     if failed:
         details = "; ".join(f"worker {i} exit {code} (log {log}: "
@@ -281,21 +284,6 @@ def _summary(opened: Any) -> None:
                 f"  params {json.dumps(best.params)}")
     if path:
         err().print(f"best config: {path}  (dte train SCIENCE --config {path})")
-
-
-def _parent_run(science: str, study: str, cfg: Any) -> str | None:
-    """An MLflow run that the study's trial runs nest under."""
-    from dte_core import paths
-    from dte_core.tracking.mlflow_sink import client, ensure_run
-
-    state: dict[str, Any] = {"tracking_uri": paths.tracking_uri(cfg.tracking.uri)}
-    try:
-        ensure_run(client(state["tracking_uri"]), state, cfg.tracking.experiment or science,
-                   f"study {study}", {"dte.study": study, "dte.science": science})
-    except Exception as exc:  # tracking must not stop a study
-        print(f"Warning: no MLflow parent run for the study ({exc})", file=sys.stderr)
-        return None
-    return state["run_id"]
 
 
 def study_report(study: str, storage: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,11 @@ def ui(
         err().print(f"No run has been tracked in {paths.state_dir()} yet: the UI starts empty "
                     f"(train with `dte train SCIENCE` in this folder to fill it).")
 
+    if uri == paths.embedded_tracking_uri():
+        from dte_core.tracking.relocate import follow_project
+
+        follow_project()
+
     def ready(url: str) -> None:
         err().print(f"MLflow UI of {uri}\n  open {url} in a browser (Ctrl-C stops it)")
         print(url, flush=True)

@@ -139,6 +139,9 @@ def _take_trials(args: argparse.Namespace, env: Any, study: Any, space: Any, sci
             return StopFlag.code_for(result.signal)
     if env.is_global_zero:
         print(f"[dte tune] worker {args.index}: {done} trial(s) done", file=sys.stderr)
+        from dte_core.hpo import parent_run
+
+        parent_run.close_if_done(study)  # cluster workers: the last one ends the parent run
     return 0
 
 

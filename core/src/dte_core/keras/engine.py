@@ -138,6 +138,14 @@ class KerasEngine(Engine):
                                f"package was made with another architecture.")
             model.set_weights([v for _, v in saved])
 
+    def infer(self, model: Any, arrays: tuple[Any, ...]) -> Any:
+        import numpy as np
+
+        out = model(*arrays, training=False)
+        if isinstance(out, tuple | list):
+            return tuple(np.asarray(o) for o in out)
+        return np.asarray(out)
+
     def export(self, fmt: str, model: Any, arrays: tuple[Any, ...],
                target: Path) -> tuple[Any, Any]:
         """A TensorFlow SavedModel with a `serve` endpoint, reloaded without Keras and run."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from dte_core import checkpoint, paths, rundir, sciences
 from dte_core.errors import DteError
-from dte_core.registry import package
+from dte_core.registry import package, pyfunc
 from dte_core.registry.uri import ModelRef
-from dte_core.tracking.mlflow_sink import client, ensure_run, read_state
+from dte_core.tracking.mlflow_sink import client, read_state, sync
 
 
 def _client(tracking_uri: str | None = None) -> tuple[Any, str]:
@@ -27,27 +28,83 @@ def register(run: rundir.RunDir, name: str, aliases: list[str], tags: dict[str, 
     checkpoint.verify(ckpt)
     mlf, uri = _client(tracking_uri)
     info = run.info()
-    state = read_state(run.path)
-    if state.get("tracking_uri") != uri or not state.get("run_id"):
-        state = {"tracking_uri": uri}  # the run never reached this store: give it a run here
-        ensure_run(mlf, state, info.get("science", "dte"), run.run_id,
-                   {"dte.science": info.get("science", ""), "dte.run_dir": str(run.path)})
-        mlf.set_terminated(state["run_id"], "FINISHED")
+    _check_science(mlf, name, run, info.get("science", ""))  # before anything is written
+    mlflow_run = tracked_run(mlf, uri, run)
     with tempfile.TemporaryDirectory() as tmp:
-        meta = package.build(run, ckpt, Path(tmp) / "dte-model")
-        mlf.log_artifacts(state["run_id"], str(Path(tmp) / "dte-model"), "dte-model")
+        folder = Path(tmp) / "dte-model"
+        meta = package.build(run, ckpt, folder)
+        flavoured = pyfunc.add_flavour(folder, meta)
+        mlf.log_artifacts(mlflow_run, str(folder), "dte-model")
     _ensure_registered(mlf, name, meta)
     version_tags = {"dte.science": meta["science"], "dte.science_version":
                     meta["science_version"], "dte.framework": meta["framework"],
-                    "dte.run_id": run.run_id, "dte.checkpoint": ckpt.name, **tags}
-    artifact_uri = mlf.get_run(state["run_id"]).info.artifact_uri
+                    "dte.run_id": run.run_id, "dte.checkpoint": ckpt.name,
+                    "dte.pyfunc": str(flavoured).lower(), **tags}
+    artifact_uri = mlf.get_run(mlflow_run).info.artifact_uri
     version = mlf.create_model_version(name, source=f"{artifact_uri}/dte-model",
-                                       run_id=state["run_id"], tags=version_tags,
+                                       run_id=mlflow_run, tags=version_tags,
                                        description=description)
     for alias in aliases:
         mlf.set_registered_model_alias(name, alias, version.version)
     return {"name": name, "version": str(version.version), "aliases": aliases, "tracking_uri": uri,
-            "mlflow_run_id": state["run_id"], "checkpoint": ckpt.name}
+            "mlflow_run_id": mlflow_run, "checkpoint": ckpt.name, "pyfunc": flavoured}
+
+
+def _check_science(mlf: Any, name: str, run: rundir.RunDir, science: str) -> None:
+    """Refuse a run of one science as a new version of another science's model."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        owner = (mlf.get_registered_model(name).tags or {}).get("dte.science")
+    except MlflowException:
+        return
+    if owner and owner != science:
+        raise DteError(
+            f"The registered model '{name}' holds '{owner}' models and the run {run.run_id} "
+            f"trained '{science}': a version must be of the same science. Register it under "
+            f"another name (`dte register {run.run_id} --name {science}-model`), or pick a run "
+            f"of '{owner}' (`dte runs list --science {owner}`).")
+
+
+def tracked_run(mlf: Any, uri: str, run: rundir.RunDir) -> str:
+    """The MLflow run id of `run` in the store at `uri`, uploading the run there when it has
+    never reached that store (offline, or tracked elsewhere) instead of an empty twin."""
+    state = read_state(run.path)
+    if state.get("tracking_uri") == uri and state.get("run_id"):
+        return state["run_id"]
+    info = run.info()
+    science = info.get("science", "dte")
+    experiment = mlf.get_experiment_by_name(_experiment_of(run, science))
+    if experiment is not None:  # uploaded by an earlier registration
+        found = mlf.search_runs([experiment.experiment_id],
+                                f"tags.`dte.run_uid` = '{_uid(run)}'", max_results=1)
+        if found:
+            return found[0].info.run_id
+    tags = {"dte.science": science, "dte.run_dir": str(run.path), "dte.run_uid": _uid(run)}
+    status = info.get("status")
+    if not state.get("tracking_uri"):  # never tracked: the run is now tracked here
+        return sync(run.path, status, _experiment_of(run, science), run.run_id, tags, uri)["run_id"]
+    with tempfile.TemporaryDirectory() as tmp:  # tracked elsewhere: a copy, its record intact
+        for item in ("config.yaml", "manifest.json", "metrics.jsonl", "data-signature.json"):
+            if (run.path / item).is_file():
+                shutil.copy(run.path / item, Path(tmp) / item)
+        return sync(Path(tmp), status, _experiment_of(run, science), run.run_id, tags,
+                    uri)["run_id"]
+
+
+def _experiment_of(run: rundir.RunDir, science: str) -> str:
+    import yaml
+
+    try:
+        config = yaml.safe_load(run.config_path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        config = {}
+    return ((config.get("tracking") or {}).get("experiment")) or science
+
+
+def _uid(run: rundir.RunDir) -> str:
+    """A run's identity across stores: its id and creation time."""
+    return f"{run.run_id}@{run.info().get('created', '')}"
 
 
 def _ensure_registered(mlf: Any, name: str, meta: dict[str, Any]) -> None:
@@ -131,11 +188,12 @@ def describe(mlf: Any, name: str) -> dict[str, Any]:
 
 
 def load_model(ref: ModelRef, science_name: str | None = None
-               ) -> tuple[Any, Any, dict[str, Any]]:
-    """(science, config, models) of a registered version, checked against `science_name`."""
-    folder, _ = fetch(ref)
+               ) -> tuple[Any, Any, dict[str, Any], Any]:
+    """(science, config, models, model version) of a registered version, checked against
+    `science_name`."""
+    folder, version = fetch(ref)
     science = sciences.load(science_name) if science_name else None
-    return package.load(folder, science)
+    return (*package.load(folder, science), version)
 
 
 def dumps(data: Any) -> str:

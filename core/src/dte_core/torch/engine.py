@@ -149,6 +149,16 @@ class TorchEngine(Engine):
             model.load_state_dict(state)
             model.to(device).eval()
 
+    def infer(self, model: Any, arrays: tuple[Any, ...]) -> Any:
+        import torch
+
+        device = next(model.parameters(), torch.empty(0)).device
+        with torch.no_grad():
+            out = model(*[torch.as_tensor(a, device=device) for a in arrays])
+        if isinstance(out, tuple | list):
+            return tuple(o.detach().cpu().numpy() for o in out)
+        return out.detach().cpu().numpy()
+
     def export(self, fmt: str, model: Any, arrays: tuple[Any, ...],
                target: Path) -> tuple[Any, Any]:
         from dte_core.torch import export

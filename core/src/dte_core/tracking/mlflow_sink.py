@@ -28,9 +28,12 @@ STATUS = {"finished": "FINISHED", "failed": "FAILED", "stopped": "KILLED", "runn
 def read_state(run_dir: Path) -> dict[str, Any]:
     """The run's MLflow bookkeeping (empty if it never reached MLflow)."""
     try:
-        return json.loads((run_dir / STATE).read_text())
+        state = json.loads((run_dir / STATE).read_text())
     except (OSError, ValueError):
         return {}
+    if state.get("tracking_uri"):
+        state["tracking_uri"] = paths.recorded_tracking_uri(state["tracking_uri"], run_dir)
+    return state
 
 
 def write_state(run_dir: Path, state: Mapping[str, Any]) -> None:
@@ -47,6 +50,11 @@ def client(tracking_uri: str):
 
     require("mlflow", extra="mlflow")
     from mlflow.tracking import MlflowClient
+
+    if tracking_uri == paths.embedded_tracking_uri():
+        from dte_core.tracking.relocate import follow_project
+
+        follow_project()
 
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
