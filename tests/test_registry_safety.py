@@ -196,3 +196,10 @@ def test_a_moved_project_keeps_its_store(tmp_path):
         assert str(after) in version.source
     assert dte("predict", "toy", "--model", "models:/moving/2", "--input", "x.npz",
                "--output", "z.npz", cwd=after).returncode == 0
+
+
+def test_an_unreachable_server_is_named_before_anything_is_sent(project):
+    tracked = tracked_and_offline(project)[0]
+    assert_error(dte("register", tracked, "--name", "nowhere", "--tracking-uri",
+                     f"http://127.0.0.1:{free_port()}", cwd=project),
+                 "does not answer", "--tracking-uri")

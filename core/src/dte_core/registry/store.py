@@ -17,7 +17,28 @@ from dte_core.tracking.mlflow_sink import client, read_state, sync
 
 def _client(tracking_uri: str | None = None) -> tuple[Any, str]:
     uri = paths.tracking_uri(tracking_uri)
+    _check_reachable(uri)
     return client(uri), uri
+
+
+def _check_reachable(uri: str) -> None:
+    """Name an MLflow server that does not answer, before anything is packaged or sent."""
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=10).close()
+    except urllib.error.HTTPError:
+        return  # it answers (a proxy may not route /health)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DteError(
+            f"The MLflow server {uri} does not answer ({reason}). Start it (e.g. `mlflow "
+            f"server --host 127.0.0.1 --port 5000`), fix --tracking-uri or $DTE_TRACKING_URI, "
+            f"or leave both unset to use the project's embedded store (.dte/mlflow.db)."
+        ) from None
 
 
 def register(run: rundir.RunDir, name: str, aliases: list[str], tags: dict[str, str],
