@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder to resume from, or `latest` (if any)")
     args = parser.parse_args(argv)
+    from dte_core.parent import watch_parent
+
+    watch_parent()
     try:
         ckpt = Path(args.checkpoint) if args.checkpoint else None
         if args.checkpoint == "latest":
