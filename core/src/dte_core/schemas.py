@@ -113,7 +113,8 @@ class TrainConfig(StrictModel):
     for a communication-vs-computation probe (as `dte scale` does), not for production runs."""
     nonfinite: Literal["stop", "skip"] = "stop"
     """On a non-finite loss or gradient: `stop` the run (status failed, the step named), or
-    `skip` that optimizer step (the run still stops after 10 in a row)."""
+    `skip` that optimizer step (the run still stops after 10 in a row). Keras and DeepSpeed
+    runs always stop: their step is applied inside the engine."""
     signal_sync_s: float = Field(1.0, gt=0)
     """Seconds between the points where processes agree on a stop signal (SIGTERM, SIGUSR1,
     SIGINT) before checkpointing; smaller reacts sooner, each costs one small collective."""
@@ -123,6 +124,15 @@ class TrainConfig(StrictModel):
     """DeepSpeed settings (train.strategy=deepspeed)."""
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     """Early stopping on a validation metric."""
+
+    @field_validator("epochs", "max_steps", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: Any) -> Any:
+        bound = MAX_EPOCHS if info.field_name == "epochs" else MAX_STEPS
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > bound:
+            raise ValueError(f"{value:g} is beyond the upper bound {bound:,}; a run this long "
+                             f"is a typo, not a schedule")
+        return value
 
     @model_validator(mode="after")
     def _has_an_end(self) -> TrainConfig:
