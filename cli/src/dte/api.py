@@ -208,21 +208,30 @@ def start(plan: TrainPlan, command: list[str], announce: Any = None) -> tuple[Ru
                              procs=plan.procs, tracking_uri=plan.tracking_uri)
     else:
         made = plan.resumed.run
-    with ownership.own(made, resumes.warn):
-        if plan.resumed is not None:
-            resumes.record(plan.resumed, yaml_text, command, procs=plan.procs,
-                           tracking_uri=plan.tracking_uri)
-        if announce is not None:
-            announce(f"run {made.run_id} -> {made.path}")
-        try:
-            code = plan.launch(made.path).run()
-        except BaseException as exc:
-            if plan.resumed is None and _never_started(made, exc):
-                shutil.rmtree(made.path, ignore_errors=True)
-            else:
-                _end_unfinished(made, f"{type(exc).__name__}: {exc}")
+    try:
+        with ownership.own(made, resumes.warn):
+            if plan.resumed is not None:
+                resumes.record(plan.resumed, yaml_text, command, procs=plan.procs,
+                               tracking_uri=plan.tracking_uri)
+            if announce is not None:
+                announce(f"run {made.run_id} -> {made.path}")
+            try:
+                code = plan.launch(made.path).run()
+            except BaseException as exc:
+                if plan.resumed is None and _never_started(made, exc):
+                    shutil.rmtree(made.path, ignore_errors=True)
+                else:
+                    _end_unfinished(made, f"{type(exc).__name__}: {exc}")
+                raise
+            _end_unfinished(made, "the workers ended without recording an outcome")
+    except OSError as exc:  # the run folder itself refused a write (lock, run.json, config)
+        from dte_core.errors import StorageFault, storage_fault
+        from dte_core.worker import storage_message
+
+        fault = storage_fault(exc)
+        if fault is None:
             raise
-        _end_unfinished(made, "the workers ended without recording an outcome")
+        raise StorageFault(storage_message(made, plan.science.name, fault)) from None
     return Run(made.path), code
 
 
@@ -237,8 +246,10 @@ def _never_started(run: Any, exc: BaseException) -> bool:
 
 def _end_unfinished(run: Any, error: str) -> None:
     """A run its workers left `created`/`running` (one was killed) ends `failed`."""
+    from dte_core import rundir
     from dte_core.ownership import ACTIVE
 
+    rundir.remove_temporaries(run)
     with contextlib.suppress(OSError):
         if run.info().get("status") in ACTIVE:
             run.update(status="failed", error=error[:2000])

@@ -10,6 +10,7 @@ import os
 import platform
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -75,6 +76,13 @@ class RunDir:
                     tmp.unlink()
                 raise
         return data
+
+
+def remove_temporaries(run: RunDir) -> None:
+    """What an interrupted write left: half-built checkpoints and run.json temporaries."""
+    for tmp in [*run.checkpoints.glob(".tmp-step-*"), *run.path.glob(f".{INFO}.*.tmp")]:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
 
 
 @contextlib.contextmanager
