@@ -240,7 +240,8 @@ def _never_started(run: Any, exc: BaseException) -> bool:
     holds nothing worth keeping (no checkpoint, no metric)."""
     from dte_core.errors import DteError
 
-    return (isinstance(exc, DteError) and exc.exit_code == 2 and not run.metrics_path.exists()
+    logged = run.metrics_path.exists() and run.metrics_path.stat().st_size > 0
+    return (isinstance(exc, DteError) and exc.exit_code == 2 and not logged
             and not any(run.checkpoints.glob("step-*")))
 
 
