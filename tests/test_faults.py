@@ -4,7 +4,6 @@ full or read-only disk mid-run, and damaged checkpoints (real `dte` processes)."
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 from support import dte, info, only_run, run_dirs, start_dte, wait_for_step

@@ -17,7 +17,6 @@ from support import (
     info,
     interrupted_then_resumed,
     only_run,
-    run_dirs,
     start_dte,
     wait_for_step,
 )
