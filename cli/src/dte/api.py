@@ -236,13 +236,12 @@ def start(plan: TrainPlan, command: list[str], announce: Any = None) -> tuple[Ru
 
 
 def _never_started(run: Any, exc: BaseException) -> bool:
-    """A configuration or data problem found before the first step: the new run's folder
-    holds nothing worth keeping (no checkpoint, no metric)."""
+    """A configuration or data problem found while setting up (before training): the new
+    run's folder holds nothing worth keeping."""
     from dte_core.errors import DteError
 
-    logged = run.metrics_path.exists() and run.metrics_path.stat().st_size > 0
-    return (isinstance(exc, DteError) and exc.exit_code == 2 and not logged
-            and not any(run.checkpoints.glob("step-*")))
+    return (isinstance(exc, DteError) and exc.exit_code == 2
+            and run.info().get("failed_in") == "setup")
 
 
 def _end_unfinished(run: Any, error: str) -> None:

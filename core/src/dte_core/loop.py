@@ -169,6 +169,7 @@ class EpochLoop(ABC):
         self.stop = StopFlag()
         self.watch = ValidationWatch(config)
         self.last_checkpoint: Path | None = None
+        self.started = False
 
     # ---- what an engine provides ---------------------------------------------------------
     @abstractmethod
@@ -218,6 +219,7 @@ class EpochLoop(ABC):
         """Train until the epochs or max_steps are done, a signal arrives or early stopping."""
         self._configure()
         position = self._start(resume_from)
+        self.started = True  # past setup (models, data): a failure now is a training failure
         self.stop.install()
         status = "failed"
         self.logger.start(params or {}, artifacts or [], self.total_steps, position.step)

@@ -63,6 +63,7 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
     engine = engines.of(science)
     env = detect()
     chief = env.is_global_zero
+    trainer = None
     try:
         with engine.session(science, cfg, env, strategy) as (strategy, task):
             chief = strategy.is_chief
@@ -89,7 +90,8 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
         if chief:
             rundir.remove_temporaries(run)
             with contextlib.suppress(OSError):  # the disk may refuse this too
-                run.update(status="failed", error=(error or f"{type(exc).__name__}: {exc}")[:2000])
+                run.update(status="failed", error=(error or f"{type(exc).__name__}: {exc}")[:2000],
+                           failed_in="training" if trainer and trainer.started else "setup")
         if error:
             raise StorageFault(error) from None
         raise
