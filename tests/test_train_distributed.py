@@ -17,7 +17,6 @@ from support import (
     info,
     interrupted_then_resumed,
     only_run,
-    run_dirs,
     start_dte,
     wait_for_step,
 )
@@ -102,7 +101,31 @@ def test_worker_killed_fails_fast_naming_the_rank(tmp_path):
     while any(alive(pid) for pid in workers.values()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in workers.values()), "orphaned worker processes"
-    assert run_dirs(tmp_path)
+    assert info(only_run(tmp_path))["status"] == "failed"
+
+
+def test_killed_launcher_takes_its_workers_and_the_run_resumes(tmp_path):
+    proc = start_dte("train", "toy", "--procs", "2", "--set", "testing.step_delay=0.05",
+                     "--set", "train.checkpoint.every_steps=2", "--set", "train.epochs=100",
+                     cwd=tmp_path)
+    run = wait_for_step(tmp_path, 6, proc=proc)
+    workers = [pid for pid in children(proc.pid) if rank_of(pid) is not None]
+    assert len(workers) == 2, workers
+    second = dte("train", "toy", "--resume", "latest", cwd=tmp_path)  # one writer per run
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert f"being trained by pid {proc.pid}" in " ".join(second.stderr.split())
+    proc.kill()
+    proc.communicate(timeout=60)
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "workers outlived their launcher"
+    shown = dte("runs", "show", run.name, "--json", cwd=tmp_path)
+    assert '"status": "interrupted"' in shown.stdout, shown.stdout
+    resumed = dte("train", "toy", "--resume", "latest", "--set", "testing.step_delay=0",
+                  "--set", "train.checkpoint.every_steps=null", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert info(run)["status"] == "finished" and info(run)["step"] == 1200
 
 
 def test_ctrl_c_stops_every_worker_after_a_checkpoint(tmp_path):

@@ -58,3 +58,17 @@ def test_corrupt_file_names_itself_and_the_previous_checkpoint(tmp_path, strateg
     with pytest.raises(checkpoint.CheckpointError) as err:
         torch_checkpoint.load(newest, strategy)
     assert "rng-rank0.pt" in str(err.value) and "step-00000001" in str(err.value)
+
+
+def test_only_step_folders_count_and_resume_takes_the_newest_that_verifies(tmp_path, strategy):
+    save(tmp_path, strategy, 1, keep_last=5)
+    save(tmp_path, strategy, 2, keep_last=5)
+    damaged = save(tmp_path, strategy, 3, keep_last=5)
+    (damaged / "state.pt").write_bytes(b"garbage")
+    moved = checkpoint.set_aside(save(tmp_path, strategy, 4, keep_last=5))  # a folder set aside
+    assert moved.name == "step-00000004.corrupt" and (moved / "meta.json").is_file()
+    skipped = []
+    chosen = checkpoint.newest_verified(tmp_path, lambda folder, why: skipped.append(
+        (folder.name, why)))
+    assert chosen.name == "step-00000002"
+    assert [name for name, _ in skipped] == ["step-00000003"] and "state.pt" in skipped[0][1]

@@ -154,3 +154,38 @@ class Tuned(StrictModel):
 def test_partial_override_keeps_the_sciences_section_defaults(tmp_path):
     cfg = resolve(Tuned, write(tmp_path, "train:\n  lr: 0.5\n"), ["train.shuffle=false"])
     assert (cfg.train.epochs, cfg.train.name, cfg.train.lr) == (9, "science-default", 0.5)
+
+
+@pytest.mark.parametrize(("override", "words"), [
+    ("train.lr=.inf", ["train.lr", "finite"]),
+    ("train.lr=nan", ["train.lr", "finite"]),
+    ("train.lr=1e308", ["train.lr", "float32"]),
+    ("train.band=[1, 1e39]", ["train.band", "float32"]),
+])
+def test_non_finite_and_overflowing_floats_are_refused_naming_the_key(override, words):
+    with pytest.raises(ConfigError) as err:
+        resolve(Root, overrides=[override])
+    assert all(w in str(err.value) for w in words), err.value
+
+
+def test_numbers_written_as_1e3_are_numbers():
+    assert resolve(Root, overrides=["train.lr=1e-4"]).train.lr == 1e-4
+
+
+def test_seed_epochs_and_steps_bounds():
+    from dte_core.schemas import TrainConfig
+
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        TrainConfig(seed=-1)
+    with pytest.raises(ValueError, match="upper bound 1,000,000"):
+        TrainConfig.model_validate({"epochs": 1e23})
+    with pytest.raises(ValueError, match="upper bound"):
+        TrainConfig.model_validate({"max_steps": 1e30})
+
+
+def test_duplicate_yaml_keys_are_refused_naming_key_and_lines(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  epochs: 3\n  lr: 0.1\n  epochs: 5\n")
+    with pytest.raises(ConfigError) as err:
+        resolve(Root, path)
+    assert "'epochs' twice" in str(err.value) and "lines 2 and 4" in str(err.value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,10 @@ class Run:
 
     @property
     def status(self) -> str:
-        return self.info.get("status", "unknown")
+        """run.json's status; `interrupted` where the process that owned the run died."""
+        from dte_core import ownership
+
+        return ownership.status(self._dir)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -194,8 +199,8 @@ def plan_train(science: str, *, config: Path | str | None = None, set: Overrides
 def start(plan: TrainPlan, command: list[str], announce: Any = None) -> tuple[Run, int]:
     """Create (or reopen) the plan's run and train it here; (run, exit code: 0 or 75/130)."""
     from dte_core import config as config_layer
+    from dte_core import ownership, rundir
     from dte_core import resume as resumes
-    from dte_core import rundir
 
     yaml_text = config_layer.to_yaml(plan.config)
     if plan.resumed is None:
@@ -203,12 +208,51 @@ def start(plan: TrainPlan, command: list[str], announce: Any = None) -> tuple[Ru
                              procs=plan.procs, tracking_uri=plan.tracking_uri)
     else:
         made = plan.resumed.run
-        resumes.record(plan.resumed, yaml_text, command, procs=plan.procs,
-                       tracking_uri=plan.tracking_uri)
-    if announce is not None:
-        announce(f"run {made.run_id} -> {made.path}")
-    code = plan.launch(made.path).run()
+    try:
+        with ownership.own(made, resumes.warn):
+            if plan.resumed is not None:
+                resumes.record(plan.resumed, yaml_text, command, procs=plan.procs,
+                               tracking_uri=plan.tracking_uri)
+            if announce is not None:
+                announce(f"run {made.run_id} -> {made.path}")
+            try:
+                code = plan.launch(made.path).run()
+            except BaseException as exc:
+                if plan.resumed is None and _never_started(made, exc):
+                    shutil.rmtree(made.path, ignore_errors=True)
+                else:
+                    _end_unfinished(made, f"{type(exc).__name__}: {exc}")
+                raise
+            _end_unfinished(made, "the workers ended without recording an outcome")
+    except OSError as exc:  # the run folder itself refused a write (lock, run.json, config)
+        from dte_core.errors import StorageFault, storage_fault
+        from dte_core.worker import storage_message
+
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        raise StorageFault(storage_message(made, plan.science.name, fault)) from None
     return Run(made.path), code
+
+
+def _never_started(run: Any, exc: BaseException) -> bool:
+    """A configuration or data problem found while setting up (before training): the new
+    run's folder holds nothing worth keeping."""
+    from dte_core.errors import DteError
+
+    return (isinstance(exc, DteError) and exc.exit_code == 2
+            and run.info().get("failed_in") == "setup")
+
+
+def _end_unfinished(run: Any, error: str) -> None:
+    """A run its workers left `created`/`running` (one was killed) ends `failed`."""
+    from dte_core import rundir
+    from dte_core.ownership import ACTIVE
+
+    rundir.remove_temporaries(run)
+    with contextlib.suppress(OSError):
+        if run.info().get("status") in ACTIVE:
+            run.update(status="failed", error=error[:2000])
 
 
 def train(science: str, *, config: Path | str | None = None, set: Overrides = None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 from dte_core.errors import DteError
 
 PREFIX = "step-"
+#: the only folder names that are checkpoints (`step-00000024.corrupt` is not one)
+NAME = re.compile(r"step-\d{8}")
 META = "meta.json"
 BEST = "best.json"
 FORMAT_VERSION = 1
@@ -47,7 +50,7 @@ def complete(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir()
-             if p.is_dir() and p.name.startswith(PREFIX) and (p / META).is_file()]
+             if NAME.fullmatch(p.name) and p.is_dir() and (p / META).is_file()]
     return sorted(found, key=lambda p: p.name)
 
 
@@ -103,12 +106,36 @@ def verify(directory: Path) -> dict[str, Any]:
         elif sha256(path) != expected["sha256"]:
             problem = "does not match its recorded sha256 (corrupt)"
         if problem:
-            fallback = (f"The previous good checkpoint is '{previous}': move '{directory}' aside "
-                        f"(e.g. mv {directory} {directory}.corrupt) and resume again to continue "
-                        f"from it." if previous else
+            fallback = (f"The previous checkpoint is '{previous}': move '{directory}' aside "
+                        f"(e.g. mv {directory} {directory}.corrupt; only step-NNNNNNNN folders "
+                        f"count) and try again to continue from it." if previous else
                         "There is no earlier checkpoint in this run to fall back to.")
             raise CheckpointError(f"Checkpoint file '{path}' {problem}. {fallback}")
     return meta
+
+
+def newest_verified(root: Path, skipped: Any = None) -> Path | None:
+    """The newest checkpoint under `root` whose files match its meta.json; `skipped(folder,
+    reason)` is called for each newer one that does not."""
+    for candidate in reversed(complete(root)):
+        try:
+            verify(candidate)
+        except CheckpointError as exc:
+            if skipped is not None:
+                skipped(candidate, str(exc).split(". ")[0])
+            continue
+        return candidate
+    return None
+
+
+def set_aside(directory: Path) -> Path:
+    """Rename a damaged checkpoint to `<name>.corrupt[.N]`, out of the way of a new one."""
+    target, n = directory.with_name(f"{directory.name}.corrupt"), 1
+    while target.exists():
+        n += 1
+        target = directory.with_name(f"{directory.name}.corrupt.{n}")
+    directory.rename(target)
+    return target
 
 
 def best_checkpoint(root: Path) -> Path | None:

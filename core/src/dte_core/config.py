@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,39 @@ def resolve(
     return validate(model, data, sources)
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys and reads `1e-4` as a number (YAML 1.2)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"The config file '{key_node.start_mark.name}' sets the key '{key}' twice "
+                    f"in one section (lines {seen[key]} and {line}); YAML would silently keep "
+                    f"the last. Delete one of them.")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def parse_yaml(text: str, name: str = "<text>") -> Any:
+    """YAML text as data, by the rules of config files (no duplicate keys, `1e3` a number)."""
+    loader = _ConfigLoader(text)
+    loader.name = name
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
     """Read a YAML mapping, with errors that give the file, line and column."""
     if not path.is_file():
@@ -48,7 +82,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
             f"`dte config show SCIENCE > {path.name}` writes a complete file to start from."
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"), str(path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
@@ -188,8 +222,8 @@ def coerce(raw: str, annotation: Any) -> Any:
 def _scalar(raw: str) -> Any:
     """A YAML scalar (int, float, bool, list, mapping), or the raw text when it is not YAML."""
     try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
+        return parse_yaml(raw)
+    except (yaml.YAMLError, ConfigError):
         return raw
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -57,3 +58,30 @@ def checking(lines: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]:
     except DteError as exc:
         lines.append(("dte reads", "no"))
         raise DataCheckFailed(str(exc), lines) from None
+
+
+#: errno -> (what happened, the fix) for a disk that cannot take a run's files
+STORAGE_FAULTS = {
+    errno.ENOSPC: ("the disk is full", "free space there (or give another --runs-dir)"),
+    errno.EDQUOT: ("the disk quota is used up", "free space there (or give another --runs-dir)"),
+    errno.EROFS: ("the file system is read-only", "make it writable (or give another --runs-dir)"),
+    errno.EACCES: ("permission was denied", "make the run folder writable for this user"),
+    errno.EPERM: ("the operation was not permitted", "make the run folder writable for this user"),
+}
+
+
+class StorageFault(DteError):
+    """The run's files could not be written (disk full, read-only, no permission)."""
+
+    exit_code = 1
+
+
+def storage_fault(exc: BaseException | None) -> OSError | None:
+    """The OSError of a storage fault behind `exc` (itself or a cause), if there is one."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in STORAGE_FAULTS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -15,8 +15,8 @@ import signal
 import sys
 from pathlib import Path
 
+from dte_core import checkpoint, ownership, resume, rundir, sciences
 from dte_core import engine as engines
-from dte_core import resume, rundir, sciences
 from dte_core.engine import Launch
 from dte_core.errors import DteError, WorkerFailed
 from dte_core.rendezvous import resolve, wait_until_open
@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             wait_until_open(host, int(port), args.preflight_timeout)
         run = rundir.RunDir(args.run_dir.resolve())
-        ckpt = resume.checkpoint_of(run)
+        skipped: list[Path] = []
+        ckpt = resume.checkpoint_of(run, skipped)
         engine = engines.of(sciences.load(run.info().get("science", "")))
     except DteError as exc:
         print(f"Error (node {node}): {exc}", file=sys.stderr)
@@ -67,13 +68,18 @@ def main(argv: list[str] | None = None) -> None:
     if ckpt is not None:
         print(f"[dte] node {node}: resuming from {ckpt.name}", file=sys.stderr)
     signal.signal(signal.SIGUSR1, _forward)
-
+    # the first node owns the run for the job's life; the others only run workers
+    owning = ownership.own(run, resume.warn) if node == 0 else contextlib.nullcontext()
     try:
-        code = engine.launch(Launch(run.path, ckpt, args.nproc_per_node, args.nnodes, node,
-                                    args.rdzv, args.rdzv_id, advice=(
-                                        f"Its output is in this job's log; the run resumes "
-                                        f"with --resume {run.run_id}.")))
-    except WorkerFailed as exc:
+        with owning:
+            if node == 0:
+                for damaged in skipped:
+                    checkpoint.set_aside(damaged)
+            advice = (f"Its output is in this job's log; the run resumes with --resume "
+                      f"{run.run_id}.")
+            code = engine.launch(Launch(run.path, ckpt, args.nproc_per_node, args.nnodes, node,
+                                        args.rdzv, args.rdzv_id, advice=advice))
+    except (WorkerFailed, ownership.RunOwned) as exc:
         print(f"Error (node {node}): {exc}", file=sys.stderr)
         code = exc.exit_code
     sys.exit(code)

@@ -46,6 +46,40 @@ class StepOutputError(DteError):
     """A training_step that returned nothing the trainer can optimize."""
 
 
+class NonFiniteError(DteError):
+    """Training produced a non-finite loss or gradient; the run stops `failed`."""
+
+    exit_code = 1
+
+
+class NonFiniteGuard:
+    """`train.nonfinite`: a non-finite step stops the run, or (`skip`) is left out, until
+    too many in a row show that the run will not recover."""
+
+    #: consecutive skipped steps after which `skip` stops the run as well
+    MAX_SKIPPED = 10
+
+    def __init__(self, policy: str = "stop", can_skip: bool = True) -> None:
+        self.policy = policy if can_skip else "stop"
+        self.skipped = 0  # in a row
+
+    def finite(self) -> None:
+        self.skipped = 0
+
+    def skip(self, step: int, what: str) -> bool:
+        """Called for a non-finite optimizer `step` (1-based); True: leave this step out."""
+        if self.policy == "skip" and self.skipped < self.MAX_SKIPPED:
+            self.skipped += 1
+            return True
+        after = (f" after skipping {self.skipped} non-finite steps in a row"
+                 if self.skipped else "")
+        raise NonFiniteError(
+            f"Training became non-finite at step {step}{after}: {what}. The run stopped "
+            f"before saving these weights (any checkpoint it wrote holds finite ones). Lower "
+            f"optim.lr, set train.grad_clip, check the data for NaN/inf, or set "
+            f"train.nonfinite=skip to leave such steps out.")
+
+
 def monitored(val: Mapping[str, float], monitor: str, setting: str) -> float:
     """The value of `monitor` (with or without its `val/` prefix); `setting` names the key."""
     key = monitor if monitor in val else f"val/{monitor}"
@@ -135,6 +169,7 @@ class EpochLoop(ABC):
         self.stop = StopFlag()
         self.watch = ValidationWatch(config)
         self.last_checkpoint: Path | None = None
+        self.started = False
 
     # ---- what an engine provides ---------------------------------------------------------
     @abstractmethod
@@ -184,6 +219,7 @@ class EpochLoop(ABC):
         """Train until the epochs or max_steps are done, a signal arrives or early stopping."""
         self._configure()
         position = self._start(resume_from)
+        self.started = True  # past setup (models, data): a failure now is a training failure
         self.stop.install()
         status = "failed"
         self.logger.start(params or {}, artifacts or [], self.total_steps, position.step)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +25,8 @@ from dte_core import env as cluster_env
 from dte_core.errors import DteError
 
 INFO = "run.json"
+#: held (flock) around each read-modify-write of run.json
+INFO_LOCK = ".run.json.lock"
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,36 @@ class RunDir:
             return {}
 
     def update(self, **fields: Any) -> dict[str, Any]:
-        """Merge `fields` into run.json atomically."""
-        data = {**self.info(), **fields, "updated": _now()}
-        tmp = self.path / f".{INFO}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, self.path / INFO)
+        """Merge `fields` into run.json: one writer at a time, replaced atomically, no
+        temporary file left behind when the write fails."""
+        with _exclusive(self.path / INFO_LOCK):
+            data = {**self.info(), **fields, "updated": _now()}
+            tmp = self.path / f".{INFO}.{os.getpid()}.tmp"
+            try:
+                tmp.write_text(json.dumps(data, indent=2))
+                os.replace(tmp, self.path / INFO)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
         return data
+
+
+def remove_temporaries(run: RunDir) -> None:
+    """What an interrupted write left: half-built checkpoints and run.json temporaries."""
+    for tmp in [*run.checkpoints.glob(".tmp-step-*"), *run.path.glob(f".{INFO}.*.tmp")]:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _now() -> str:
@@ -100,10 +130,15 @@ def create(root: Path, science: str, config_yaml: str, run_id: str | None = None
     return run
 
 
-def find(root: Path, ref: str, science: str | None = None) -> RunDir:
-    """A run by id, path or `latest` (of `science`); errors list what exists."""
+def find(root: Path, ref: str, science: str | None = None, resumable: bool = False) -> RunDir:
+    """A run by id, path or `latest` (of `science`; with `resumable`, the newest that has a
+    checkpoint); errors list what exists."""
     candidates = list_runs(root, science)
     if ref == "latest":
+        if resumable:
+            from dte_core import checkpoint
+
+            candidates = [r for r in candidates if checkpoint.latest(r.checkpoints)]
         if not candidates:
             raise DteError(f"There is no earlier run of '{science}' under '{root}' to resume; "
                            f"start one with `dte train {science}`.")

@@ -6,15 +6,34 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+#: the largest magnitude a float setting may have: training computes in float32 (or less),
+#: where anything larger overflows to inf
+FLOAT32_MAX = 3.4028234663852886e38
+#: the most epochs a run may ask for (more is a typo, not a schedule)
+MAX_EPOCHS = 1_000_000
+#: the most optimizer steps a run may ask for
+MAX_STEPS = 10**12
 
 
 class StrictModel(BaseModel):
-    """Base of every dte configuration model: unknown keys are errors, docstrings are help."""
+    """Base of every dte configuration model: unknown keys are errors, docstrings are help,
+    numbers are finite (no inf/NaN, nothing that overflows float32)."""
 
     model_config = ConfigDict(
-        extra="forbid", use_attribute_docstrings=True, validate_assignment=True
+        extra="forbid", use_attribute_docstrings=True, validate_assignment=True,
+        allow_inf_nan=False,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _within_float32(cls, value: Any) -> Any:
+        numbers = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(v, float) and abs(v) > FLOAT32_MAX for v in numbers):
+            raise ValueError(f"it overflows float32, where training computes (largest "
+                             f"magnitude {FLOAT32_MAX:.3g}); use a finite, smaller number")
+        return value
 
 
 class EarlyStoppingConfig(StrictModel):
@@ -61,9 +80,9 @@ class DeepSpeedConfig(StrictModel):
 class TrainConfig(StrictModel):
     """The generic training loop: duration, batches, precision, seeds, validation."""
 
-    epochs: int = Field(2, ge=0)
+    epochs: int = Field(2, ge=0, le=MAX_EPOCHS)
     """Number of passes over the training data."""
-    max_steps: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1, le=MAX_STEPS)
     """Stop after this many optimizer steps, whatever the epoch (null: no limit)."""
     batch_size: int = Field(16, ge=1)
     """Global batch size per optimizer step, split evenly across processes."""
@@ -75,8 +94,8 @@ class TrainConfig(StrictModel):
     """Numeric precision: full fp32, or bf16/fp16 autocast (fp16 needs CUDA)."""
     compile: bool = False
     """Compile the model with torch.compile before training."""
-    seed: int = 0
-    """Base seed; model, data and per-rank seeds are derived from it."""
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    """Base seed (0 to 2**32-1); model, data and per-rank seeds are derived from it."""
     deterministic: bool = False
     """Use deterministic algorithms only (bit-reproducible runs, sometimes slower)."""
     val_every: int = Field(1, ge=1)
@@ -92,6 +111,10 @@ class TrainConfig(StrictModel):
     """Time the gradient all-reduce and log `train/comm_s` per epoch (ddp only). The
     all-reduce is made blocking to be timed, so it no longer overlaps the backward pass: use it
     for a communication-vs-computation probe (as `dte scale` does), not for production runs."""
+    nonfinite: Literal["stop", "skip"] = "stop"
+    """On a non-finite loss or gradient: `stop` the run (status failed, the step named), or
+    `skip` that optimizer step (the run still stops after 10 in a row). Keras and DeepSpeed
+    runs always stop: their step is applied inside the engine."""
     signal_sync_s: float = Field(1.0, gt=0)
     """Seconds between the points where processes agree on a stop signal (SIGTERM, SIGUSR1,
     SIGINT) before checkpointing; smaller reacts sooner, each costs one small collective."""
@@ -101,6 +124,15 @@ class TrainConfig(StrictModel):
     """DeepSpeed settings (train.strategy=deepspeed)."""
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     """Early stopping on a validation metric."""
+
+    @field_validator("epochs", "max_steps", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: Any) -> Any:
+        bound = MAX_EPOCHS if info.field_name == "epochs" else MAX_STEPS
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > bound:
+            raise ValueError(f"{value:g} is beyond the upper bound {bound:,}; a run this long "
+                             f"is a typo, not a schedule")
+        return value
 
     @model_validator(mode="after")
     def _has_an_end(self) -> TrainConfig:

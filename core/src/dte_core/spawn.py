@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -21,6 +20,7 @@ import sys
 import time
 
 from dte_core.errors import DteError, WorkerFailed
+from dte_core.parent import die_with_parent
 from dte_core.signals import STOP_CODES, describe_exit
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
@@ -32,12 +32,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the child: receive SIGKILL when the launcher dies (Linux), so no worker runs away."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def worker_env(local_rank: int, procs: int, nnodes: int, node_rank: int, master: str,
@@ -59,7 +53,7 @@ def run(worker_args: list[str], procs: int, nnodes: int = 1, node_rank: int = 0,
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads),
                **worker_env(local, procs, nnodes, node_rank, master, port)}
         workers.append(subprocess.Popen([sys.executable, *worker_args], env=env,
-                                        preexec_fn=_die_with_parent))
+                                        preexec_fn=die_with_parent))
     received: list[int] = []
 
     def forward(signum: int, frame: object) -> None:

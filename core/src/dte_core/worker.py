@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from dte_core import config as config_layer
 from dte_core import datasig, paths, rundir, sciences
 from dte_core import engine as engines
 from dte_core.env import detect
-from dte_core.errors import DteError
+from dte_core.errors import STORAGE_FAULTS, DteError, StorageFault, storage_fault
 from dte_core.signals import StopFlag
 from dte_core.tracking import Logger, Sink, flatten
 
@@ -63,6 +64,7 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
     engine = engines.of(science)
     env = detect()
     chief = env.is_global_zero
+    trainer = None
     try:
         with engine.session(science, cfg, env, strategy) as (strategy, task):
             chief = strategy.is_chief
@@ -84,14 +86,35 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
                                  [run.config_path, run.manifest_path,
                                   *[p for p in [run.path / datasig.FILE] if p.is_file()]])
     except BaseException as exc:
+        fault = storage_fault(exc)
+        error = storage_message(run, info.get("science", ""), fault) if fault else None
         if chief:
-            run.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+            rundir.remove_temporaries(run)
+            with contextlib.suppress(OSError):  # the disk may refuse this too
+                run.update(status="failed", error=(error or f"{type(exc).__name__}: {exc}")[:2000],
+                           failed_in="training" if trainer and trainer.started else "setup")
+        if error:
+            raise StorageFault(error) from None
         raise
     if chief:
         run.update(status=result.status, step=result.step, epoch=result.epoch,
                    metrics=result.metrics, error=None,
                    last_checkpoint=str(result.checkpoint) if result.checkpoint else None)
     return result
+
+
+def storage_message(run: rundir.RunDir, science: str, fault: OSError) -> str:
+    """One paragraph for a run stopped by its disk: what, where, the fix, how to continue."""
+    from dte_core import checkpoint
+
+    what, fix = STORAGE_FAULTS[fault.errno]
+    where = f" writing {fault.filename}" if fault.filename else ""
+    last = checkpoint.latest(run.checkpoints)
+    then = (f"its last good checkpoint, {last.name}, is intact; {fix}, then continue it with "
+            f"`dte train {science} --resume {run.run_id}`" if last else
+            f"it had written no checkpoint yet; {fix}, then start it again")
+    return (f"Run '{run.run_id}' stopped: {what}{where} ({fault.strerror}). It is marked "
+            f"failed (where the disk allowed) and {then}.")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint folder to resume from, or `latest` (if any)")
     args = parser.parse_args(argv)
+    from dte_core.parent import watch_parent
+
+    watch_parent()
     try:
         ckpt = Path(args.checkpoint) if args.checkpoint else None
         if args.checkpoint == "latest":

@@ -276,3 +276,17 @@ def test_predict_options_are_checked():
         _options({"treshold": "0.3"}, cfg)
     with pytest.raises(ConfigError, match="must lie in"):
         _options({"threshold": "2"}, cfg)
+
+
+def test_deleted_zarr_chunks_are_found_despite_cached_statistics(small_dataset, tmp_path,
+                                                                 config_for):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_dataset, copy)
+    assert CycloneData.open(config_for(path=copy)).stats["psl"]["nan"] == 0  # cached now
+    meta = json.loads((copy / "dataset.json").read_text())
+    chunks = [p for p in (copy / meta["fields"] / "psl").rglob("*")
+              if p.is_file() and not p.name.startswith((".z", "zarr.json"))]
+    assert chunks
+    chunks[0].unlink()  # reads back as the fill value, NaN
+    with pytest.raises(DteError, match=r"missing values \(NaN\): psl"):
+        CycloneData.open(config_for(path=copy))

@@ -30,13 +30,13 @@ def list_(
     runs_dir: RunsDirOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List runs, oldest first: id, science, status, step, last checkpoint."""
-    from dte_core import rundir
+    from dte_core import ownership, rundir
 
     rows = []
     for run in rundir.list_runs(_root(runs_dir), science):
         info = run.info()
         rows.append({"run_id": run.run_id, "science": info.get("science"),
-                     "status": info.get("status"), "step": info.get("step"),
+                     "status": ownership.status(run, info), "step": info.get("step"),
                      "procs": info.get("procs"), "created": info.get("created"),
                      "path": str(run.path)})
     if as_json:
@@ -62,13 +62,16 @@ def show(
     runs_dir: RunsDirOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Show one run: status, launch, last metrics, checkpoints, MLflow run."""
-    from dte_core import checkpoint, rundir
+    from dte_core import checkpoint, ownership, rundir
     from dte_core.tracking.mlflow_sink import read_state
 
     found = rundir.find(_root(runs_dir), run)
     info = found.info()
+    held, owner = ownership.holder(found)
     details = {
         **info,
+        "status": ownership.status(found, info),
+        "owner": owner if held else None,
         "path": str(found.path),
         "checkpoints": [p.name for p in checkpoint.complete(found.checkpoints)],
         "mlflow": read_state(found.path),

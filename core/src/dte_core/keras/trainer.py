@@ -21,7 +21,7 @@ from dte_core.keras.data import BatchPlan, pipeline, signature, val_shard
 from dte_core.keras.runtime import keras as import_keras
 from dte_core.keras.runtime import tensorflow
 from dte_core.keras.task import StepContext
-from dte_core.loop import EpochLoop, StepOutputError, validation_metrics
+from dte_core.loop import EpochLoop, NonFiniteGuard, StepOutputError, validation_metrics
 from dte_core.seeding import derive
 
 #: weight of SIGINT in the summed stop flag (any other signal counts 1)
@@ -144,6 +144,10 @@ class KerasTrainer(EpochLoop):
         flag = tf.constant(self._local_flag(), tf.float32)
         values = self._train_step_fn(next(self._batches), flag).numpy().astype(np.float64)
         step_means = values[:-1] / self.strategy.num_replicas
+        if not np.isfinite(step_means).all():  # summed over replicas: all of them agree
+            shown = ", ".join(f"{k} {v}" for k, v in zip(self._keys, step_means, strict=True))
+            # the update is already applied inside the compiled step: never skipped, stopped
+            NonFiniteGuard("stop").skip(pos.step + 1, f"the step's metrics are {shown}")
         self._sums = step_means if self._sums is None else self._sums + step_means
         self._count += 1
         self._flag_total = float(values[-1])  # the stop flags rode along in the step's sum

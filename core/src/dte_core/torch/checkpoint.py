@@ -54,10 +54,18 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def write(obj: Any, path: Path) -> None:
+    """torch.save through a Python file, so a full or read-only disk raises OSError with its
+    errno (torch's own writer reports only an internal RuntimeError)."""
+    import torch
+
+    with path.open("wb") as handle:
+        torch.save(obj, handle)
+
+
 def save(root: Path, strategy: Strategy, position: Position, states: dict[str, Any],
          info: dict[str, Any], keep_last: int, best: bool = False) -> Path:
     """Write a checkpoint collectively (every rank calls this); returns its directory."""
-    import torch
 
     final = root / name_for(position.step)
     tmp = root / f".tmp-{final.name}"
@@ -69,7 +77,7 @@ def save(root: Path, strategy: Strategy, position: Position, states: dict[str, A
     if final.exists():  # already written at this step (an epoch end that is also a signal stop)
         strategy.barrier()
         return final
-    torch.save(rng_state(), tmp / f"rng-rank{strategy.rank}.pt")
+    write(rng_state(), tmp / f"rng-rank{strategy.rank}.pt")
     strategy.save_states(tmp, states)
     strategy.barrier()
     if strategy.is_global_zero:

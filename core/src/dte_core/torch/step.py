@@ -16,7 +16,11 @@ class StepContext:
     """Handed to `Task.training_step`; one per micro-batch."""
 
     def __init__(self, strategy: Strategy, optimization: Optimization, scaler: Any,
-                 grad_clip: float | None, accumulate: int) -> None:
+                 grad_clip: float | None, accumulate: int, nonfinite: str = "stop") -> None:
+        from dte_core.loop import NonFiniteGuard
+
+        # an engine that accumulates and steps itself cannot leave one rank's step out
+        self.guard = NonFiniteGuard(nonfinite, can_skip=not strategy.native_accumulation)
         self.strategy = strategy
         self.optimization = optimization
         self.scaler = scaler
@@ -26,6 +30,7 @@ class StepContext:
         self.step = 0  # optimizer steps done so far
         self.micro_step = 0  # index of this micro-batch within the accumulation window
         self.optimized: list[str] = []
+        self.skipped = False  # this optimizer step was left out (train.nonfinite=skip)
 
     @property
     def device(self) -> torch.device:
@@ -40,6 +45,8 @@ class StepContext:
         """Prepare for the next micro-batch."""
         self.epoch, self.step, self.micro_step = epoch, step, micro_step
         self.optimized = []
+        if micro_step == 0:
+            self.skipped = False
 
     def optimize(self, name: str, loss: torch.Tensor) -> None:
         """Back-propagate `loss` for optimizer `name`; at the window's end clip and step it."""
@@ -58,6 +65,7 @@ class StepContext:
         strategy.backward(scaled, name)
         self.optimized.append(name)
         if native:  # the engine steps at its own accumulation boundary
+            self._check_loss(loss)
             strategy.step(name, optimizer)
         elif not self.syncing:
             return
@@ -67,7 +75,36 @@ class StepContext:
                 name in self.optimization.schedulers:
             self.optimization.schedulers[name].step()
 
+    def _check_loss(self, loss: torch.Tensor) -> None:
+        import torch
+
+        if not bool(torch.isfinite(loss.detach()).all()):
+            self.guard.skip(self.step + 1, f"the loss is {loss.detach().float().item()}")
+        self.guard.finite()
+
+    def _finite_gradients(self, name: str, optimizer: Any) -> bool:
+        """Whether the (synchronized) gradients of `optimizer` are finite; a non-finite
+        step stops the run or, with train.nonfinite=skip, is dropped. fp16's grad scaler
+        already skips overflowing steps itself."""
+        import torch
+
+        if self.scaler is not None:
+            return True
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+                 if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads) if grads else None
+        if norm is None or bool(torch.isfinite(norm)):
+            self.guard.finite()
+            return True
+        self.guard.skip(self.step + 1, f"the gradient norm of optimizer '{name}' is "
+                                       f"{norm.item()}")
+        return False
+
     def _clip_and_step(self, name: str, optimizer: Any) -> None:
+        if not self._finite_gradients(name, optimizer):
+            optimizer.zero_grad(set_to_none=True)
+            self.skipped = True
+            return
         if self.grad_clip is not None and not self.strategy.clips_gradients:
             import torch
 

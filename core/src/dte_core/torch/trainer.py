@@ -105,7 +105,7 @@ class Trainer(EpochLoop):
         self.val_data = self.task.val_dataset()
         self._set_steps(len(self.train_data), self.layout.steps_per_epoch(len(self.train_data)))
         self.ctx = StepContext(strategy, self.optimization, self.precision.scaler,
-                               cfg.grad_clip, cfg.accumulate)
+                               cfg.grad_clip, cfg.accumulate, cfg.nonfinite)
         self._single = next(iter(self.optimization.optimizers)) \
             if len(self.optimization.optimizers) == 1 else None
         self._sums: dict[str, Any] = {}
@@ -177,6 +177,7 @@ class Trainer(EpochLoop):
     def _train_step(self, pos: Position) -> None:
         cfg, strategy, ctx = self.cfg, self.strategy, self.ctx
         sums = self._sums
+        window: list[dict[str, Any]] = []
         for micro in range(cfg.accumulate):
             batch = to_device(next(self._batches), strategy.device)
             ctx.begin(pos.epoch, pos.step, micro)
@@ -187,6 +188,12 @@ class Trainer(EpochLoop):
                 loss, step_metrics = self._split_output(out, self._single)
                 if not ctx.optimized:
                     ctx.optimize(self._single, loss)
+            window.append(step_metrics)
+        if ctx.skipped:  # a left-out step's metrics are not averaged in
+            self.logger.message(f"step {pos.step + 1}: non-finite, skipped "
+                                f"(train.nonfinite=skip)")
+            window = []
+        for step_metrics in window:
             for key, value in step_metrics.items():
                 value = value.detach().float()
                 sums[key] = sums[key] + value if key in sums else value

@@ -114,18 +114,20 @@ def locate(config: Any) -> Located:
                    data.tracks_calendar)
 
 
-def statistics(fields: io.Fields, names: list[str], path: Path) -> dict[str, Any]:
-    """Per-variable statistics: read from `path` when they match the fields, else computed
-    once (chunk by chunk) and stored there."""
-    fingerprint = io.fingerprint(fields)
+def statistics(fields: io.Fields, names: list[str], path: Path,
+               sources: Path | list[Path]) -> dict[str, Any]:
+    """Per-variable statistics (with their NaN counts): read from `path` when they match the
+    fields and the files behind them (`sources`), else computed once (chunk by chunk) and
+    stored there."""
+    fingerprint = {**io.fingerprint(fields), "content": io.content(sources)}
     with locked(path.parent / ".stats.lock"):
         try:
             stored = json.loads(path.read_text())
         except (OSError, ValueError):
             stored = {}
         variables = stored.get("variables", {})
-        same = stored.get("fingerprint", {}).get("shape") == fingerprint["shape"] and \
-            stored.get("fingerprint", {}).get("time") == fingerprint["time"]
+        same = all(stored.get("fingerprint", {}).get(key) == fingerprint[key]
+                   for key in ("shape", "time", "content"))
         missing = [n for n in names if n not in variables]
         if not same or missing:
             say(f"computing normalisation statistics of {', '.join(names)} (once)")
@@ -179,7 +181,7 @@ class CycloneData:
         points = tracks.read_for(where.tracks, fields, where.tracks_calendar, config)
         centres = tracks.centres_on(points, fields.times, fields.grid)
         tracks.check_overlap(points, centres, fields.times, fields.grid, where.tracks)
-        stats = statistics(fields, data.variables, where.stats)
+        stats = statistics(fields, data.variables, where.stats, where.fields)
         with_nan = {n: stats[n]["nan"] for n in data.variables if stats[n]["nan"]}
         if with_nan and data.nan == "error":
             name = next(iter(with_nan))

@@ -8,6 +8,7 @@ names the file, what it has and the setting that fixes it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -613,6 +614,21 @@ def fingerprint(fields: Fields) -> dict[str, Any]:
     """What statistics were computed from (they are recomputed when it changes)."""
     return {"origin": fields.origin, "shape": [len(fields.times), *fields.grid.shape],
             "time": [str(fields.times[0]), str(fields.times[-1])], "calendar": fields.calendar}
+
+
+def content(sources: Path | list[Path]) -> str:
+    """A digest of every file behind the fields (relative path, size, modification time):
+    deleted or rewritten chunks of a zarr store change it, a moved dataset does not."""
+    digest = hashlib.sha256()
+    for source in sources if isinstance(sources, list) else [sources]:
+        source = Path(source)
+        files = sorted(source.rglob("*")) if source.is_dir() else [source]
+        for path in files:
+            if path.is_file():
+                stat = path.stat()
+                name = path.relative_to(source) if source.is_dir() else path.name
+                digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def first_nan(fields: Fields, name: str) -> str:

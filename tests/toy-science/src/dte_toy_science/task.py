@@ -43,6 +43,8 @@ class ToyTesting(StrictModel):
     """Seconds to sleep in every training step (to signal a run mid-epoch)."""
     return_loss: bool = True
     """False: training_step returns None (a broken science)."""
+    nan_steps: list[int] = []
+    """Optimizer steps (1-based) whose loss is NaN, as a bad batch would make it."""
 
 
 class ToyConfig(StrictModel):
@@ -115,6 +117,8 @@ class ToyTask(Task):
         x, y = batch
         pred = self._predict(x)
         loss = nn.functional.mse_loss(pred, y)
+        if ctx.step + 1 in self.config.testing.nan_steps:
+            loss = loss * float("nan")
         if not self.config.testing.return_loss:
             return None
         if self.config.optim.optimizers == 2:

@@ -114,9 +114,9 @@ class Strategy(Lifecycle):
         The default writes one `state.pt` from rank 0 (replicated data parallelism)."""
         if not self.is_global_zero:
             return []
-        import torch
+        from dte_core.torch.checkpoint import write
 
-        torch.save(states, directory / "state.pt")
+        write(states, directory / "state.pt")
         return ["state.pt"]
 
     def load_states(self, directory: Path) -> dict[str, Any]:

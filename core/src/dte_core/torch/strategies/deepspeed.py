@@ -163,7 +163,7 @@ class DeepSpeed(DistributedDataParallel):
         return getattr(model, "module", model)
 
     def save_states(self, directory: Path, states: dict[str, Any]) -> list[str]:
-        import torch
+        from dte_core.torch.checkpoint import write
 
         stage3 = self.train.deepspeed.zero_stage == 3
         models = dict(states["models"])
@@ -176,7 +176,7 @@ class DeepSpeed(DistributedDataParallel):
         handled = ["optimizers", *(["models"] if stage3 else [])]
         kept = {**states, "models": models, "optimizers": {},
                 "handled_by_strategy": handled}
-        torch.save(kept, directory / "state.pt")
+        write(kept, directory / "state.pt")
         return ["state.pt"]
 
     def load_states(self, directory: Path) -> dict[str, Any]:
