@@ -78,18 +78,6 @@ def sampler(name: str, space: Any, seed: int | None) -> Any:
     raise ConfigError(f"Unknown sampler {name!r}: use tpe, random, cmaes or grid.")
 
 
-def pruner(name: str) -> Any:
-    import optuna
-
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner()
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    raise ConfigError(f"Unknown pruner {name!r}: use median, hyperband or none.")
-
-
 def create_or_check(name: str, storage: Any, direction: str, metric: str,
                     attrs: dict[str, Any]) -> Any:
     """Create the study, or load it and refuse a different direction or metric."""
