@@ -1,0 +1,60 @@
+"""The scaling model's formulas: ring all-reduce, strategy traffic, nodes, efficiency."""
+
+from __future__ import annotations
+
+import pytest
+from dte_cli import scaling_model as m
+from dte_core.errors import ConfigError
+
+FAST = m.Link(100.0, 1.0)  # 100 GB/s, 1 us
+SLOW = m.Link(10.0, 10.0)
+
+
+def test_ring_allreduce_is_latency_plus_two_p_minus_one_over_p_bytes():
+    nbytes = 1e9
+    assert m.ring_allreduce_s(1, nbytes, FAST) == 0.0
+    # p = 4: 2*3 latencies of 1 us, 2*3/4 of 1 GB at 100 GB/s
+    assert m.ring_allreduce_s(4, nbytes, FAST) == pytest.approx(6e-6 + 1.5 * 0.01)
+    # the bandwidth term tends to 2 * bytes / beta for large rings
+    assert m.ring_allreduce_s(1000, nbytes, m.Link(100.0, 0.0)) == pytest.approx(
+        2 * 0.01 * 999 / 1000)
+
+
+def test_a_ring_beyond_one_node_runs_at_the_network_speed():
+    inside = m.comm_s(4, 1e8, "ddp", 4, FAST, SLOW)
+    across = m.comm_s(8, 1e8, "ddp", 4, FAST, SLOW)
+    assert inside == pytest.approx(m.ring_allreduce_s(4, 1e8, FAST))
+    assert across == pytest.approx(m.ring_allreduce_s(8, 1e8, SLOW))
+
+
+def test_zero3_moves_half_again_the_bytes_of_an_allreduce():
+    ddp = m.comm_s(16, 1e8, "ddp", 4, FAST, SLOW)
+    assert m.comm_s(16, 1e8, "deepspeed", 4, FAST, SLOW, zero_stage=2) == pytest.approx(ddp)
+    assert m.comm_s(16, 1e8, "deepspeed", 4, FAST, SLOW, zero_stage=3) == pytest.approx(
+        1.5 * ddp)
+    with pytest.raises(ConfigError, match="No communication model for strategy 'pipe'"):
+        m.traffic_factor("pipe")
+
+
+def test_prediction_rows_add_communication_to_compute():
+    rows = m.predict(0.1, 4e8, 32, [1, 4, 8], "ddp", 4, FAST, SLOW)
+    one, four, eight = rows
+    assert one["step_s"] == 0.1 and one["efficiency"] == 1.0
+    assert four["nodes"] == 1 and eight["nodes"] == 2
+    assert eight["step_s"] == pytest.approx(0.1 + m.ring_allreduce_s(8, 4e8, SLOW))
+    assert eight["efficiency"] == pytest.approx(0.1 / eight["step_s"])
+    assert eight["samples_per_s"] == pytest.approx(8 * 32 / eight["step_s"])
+    assert one["efficiency"] > four["efficiency"] > eight["efficiency"]
+
+
+def test_links_by_name_or_figures_and_their_errors():
+    assert m.link("ib-ndr").bandwidth_gbs == 50.0
+    assert m.link() == m.INTERCONNECTS[m.NETWORK_DEFAULT]
+    assert m.link(None, 12.0, 3.0) == m.Link(12.0, 3.0)
+    assert all(entry.source and entry.bandwidth_gbs > 0 for entry in m.INTERCONNECTS.values())
+    with pytest.raises(ConfigError, match="Unknown interconnect 'warp'.*ib-hdr"):
+        m.link("warp")
+    with pytest.raises(ConfigError, match="go together"):
+        m.link(None, 12.0, None)
+    with pytest.raises(ConfigError, match="exclude each other"):
+        m.link("ib-hdr", 12.0, 3.0)
