@@ -101,9 +101,19 @@ def create_or_check(name: str, storage: Any, direction: str, metric: str,
                               f"'{existing.user_attrs.get('science')}'; choose another --study.")
         return existing
     study = optuna.create_study(study_name=name, storage=storage, direction=direction)
+    _name_metric(study, metric)
     for key, value in {**attrs, "metric": metric}.items():
         study.set_user_attr(key, value)
     return study
+
+
+def _name_metric(study: Any, metric: str) -> None:
+    """Name the objective after the metric (Optuna's dashboard and plots show it)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # set_metric_names is marked experimental
+        study.set_metric_names([metric])
 
 
 def load(name: str, storage: Any, sampler_obj: Any = None, pruner_obj: Any = None) -> Any:
