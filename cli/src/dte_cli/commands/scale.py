@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,16 @@ from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
 from dte_cli.scaling_model import INTERCONNECTS, INTRA_DEFAULT, NETWORK_DEFAULT
 
 app = new_app()
+
+
+class ScaleCommand(PanelCommand):
+    """`--gpus` alone marks the workers as GPUs; `--gpus 4,8` also gives their counts."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args = [("--gpus=" if a == "--gpus" and (i + 1 == len(args) or
+                                                args[i + 1].startswith("-")) else a)
+                for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
 
 
 def _ints(text: str, flag: str) -> list[int]:
@@ -35,7 +45,7 @@ def _ints(text: str, flag: str) -> list[int]:
     return sorted(set(values))
 
 
-@app.command(cls=PanelCommand)
+@app.command(cls=ScaleCommand)
 @slurm_options(omit=("nodes", "array", "task_layout", "check", "remote", "sync_code",
                      "job_name"))
 def scale(
@@ -46,7 +56,7 @@ def scale(
         "--strategy", help="Comma-separated strategies to compare (ddp, deepspeed, horovod).")
     ] = "ddp",
     gpus: Annotated[str | None, typer.Option(
-        "--gpus", is_flag=False, flag_value="", metavar="[COUNTS]",
+        "--gpus", metavar="[COUNTS]",
         help="Workers are GPUs (else CPU processes); with counts, e.g. 4,8,16, the GPU "
         "counts to run or predict (instead of --workers).", show_default=False)] = None,
     predict: Annotated[bool, typer.Option(
@@ -127,7 +137,7 @@ def scale(
         rows = scaling.from_mlflow(science, experiment, tracking_uri or paths.tracking_uri())
         title = "Scaling from MLflow (medians over epochs after the first)"
     else:
-        counts = _ints(workers, "--workers")
+        counts = _ints(workers, "--gpus" if gpus else "--workers")
         names = [s.strip() for s in strategy.split(",") if s.strip()]
         for name in names:
             strategies.check_name(name)
