@@ -36,8 +36,8 @@ def test_zero3_moves_half_again_the_bytes_of_an_allreduce():
         m.traffic_factor("pipe")
 
 
-def test_prediction_rows_add_communication_to_compute():
-    rows = m.predict(0.1, 4e8, 32, [1, 4, 8], "ddp", 4, FAST, SLOW)
+def test_weak_scaling_keeps_each_workers_batch_and_adds_communication():
+    rows = m.predict(0.1, 4e8, 32, [1, 4, 8], "ddp", 4, FAST, SLOW, weak=True)
     one, four, eight = rows
     assert one["step_s"] == 0.1 and one["efficiency"] == 1.0
     assert four["nodes"] == 1 and eight["nodes"] == 2
@@ -45,6 +45,18 @@ def test_prediction_rows_add_communication_to_compute():
     assert eight["efficiency"] == pytest.approx(0.1 / eight["step_s"])
     assert eight["samples_per_s"] == pytest.approx(8 * 32 / eight["step_s"])
     assert one["efficiency"] > four["efficiency"] > eight["efficiency"]
+
+
+def test_strong_scaling_shares_the_global_batch():
+    one, eight = m.predict(0.1, 4e8, 32, [1, 8], "ddp", 4, FAST, SLOW)
+    comm = m.ring_allreduce_s(8, 4e8, SLOW)
+    assert eight["global_batch"] == one["global_batch"] == 32
+    assert eight["step_s"] == pytest.approx(0.1 / 8 + comm)
+    # efficiency is the speed-up over one worker, divided by the workers
+    assert eight["efficiency"] == pytest.approx(
+        eight["samples_per_s"] / one["samples_per_s"] / 8)
+    with pytest.raises(ConfigError, match="train.batch_size 32 is the global batch.*--weak"):
+        m.predict(0.1, 4e8, 32, [64], "ddp", 4, FAST, SLOW)
 
 
 def test_links_by_name_or_figures_and_their_errors():

@@ -1,8 +1,10 @@
 """Predicted step time, throughput and parallel efficiency at world sizes not yet measured.
 
-Data parallelism with a fixed per-worker batch (weak scaling): every worker computes one step
-in `compute_s` (measured with one worker), then the strategy's collectives move the gradient
-bytes. A ring all-reduce over p workers costs (Thakur, Rabenseifner & Gropp 2005)
+Data parallelism: one worker computes a step of `batch` samples in `compute_s` (measured).
+dte's `train.batch_size` is global, so by default p workers share it (strong scaling) and each
+computes its batch / p in compute_s / p; with `weak` each keeps the whole batch (the global
+batch grows p-fold). Then the strategy's collectives move the gradient bytes. A ring
+all-reduce over p workers costs (Thakur, Rabenseifner & Gropp 2005)
 
     t_ring(p) = 2 (p - 1) alpha + 2 (p - 1) / p * bytes / beta
 
@@ -12,13 +14,15 @@ inter-node network's. ZeRO stages 1-2 (reduce-scatter of gradients, all-gather o
 parameters) move the same bytes as an all-reduce; stage 3 also gathers parameters for the
 backward pass: 1.5 times as many (Rajbhandari et al. 2020, section 7). Then
 
-    t_step(p) = compute_s + t_comm(p)      (no overlap of compute and communication)
-    throughput(p) = p * batch / t_step(p)
-    efficiency(p) = compute_s / t_step(p)  (against one worker)
+    t_step(p) = c(p) + t_comm(p),  c(p) = compute_s / p (strong) or compute_s (weak)
+    throughput(p) = global_batch(p) / t_step(p)
+    efficiency(p) = throughput(p) / (p * throughput(1)) = c(p) / t_step(p)
 
 Ignored: overlap of the backward pass with communication (makes this an upper bound on step
 time), stragglers and jitter, data loading and I/O, contention with other jobs on shared
-links, NCCL's tree and hierarchical algorithms, optimizer-state traffic beyond the above.
+links, NCCL's tree and hierarchical algorithms, optimizer-state traffic beyond the above,
+per-step framework overhead, and a device that computes a small batch less efficiently than a
+large one (compute is taken as proportional to the samples per worker).
 """
 
 from __future__ import annotations
@@ -103,17 +107,25 @@ def comm_s(workers: int, nbytes: float, strategy: str, per_node: int, intra: Lin
 
 
 def predict(compute_s: float, nbytes: float, batch: int, workers: list[int], strategy: str,
-            per_node: int, intra: Link, network: Link, zero_stage: int = 2
-            ) -> list[dict[str, Any]]:
-    """One row per world size: step, compute and communication seconds, throughput and
-    efficiency against one worker."""
+            per_node: int, intra: Link, network: Link, zero_stage: int = 2,
+            weak: bool = False) -> list[dict[str, Any]]:
+    """One row per world size: step, compute and communication seconds, global batch,
+    throughput and efficiency against one worker."""
     if compute_s <= 0:
         raise ConfigError(f"The compute time per step must be > 0 s, not {compute_s}.")
+    if not weak and max(workers) > batch:
+        raise ConfigError(f"train.batch_size {batch} is the global batch: {max(workers)} "
+                          f"workers would get less than one sample each. Raise it (--set "
+                          f"train.batch_size={batch * max(workers)}) or predict with --weak "
+                          f"(each worker keeps {batch} samples).")
     rows = []
     for p in workers:
         comm = comm_s(p, nbytes, strategy, per_node, intra, network, zero_stage)
-        step = compute_s + comm
+        compute = compute_s if weak else compute_s / p
+        step = compute + comm
+        global_batch = batch * p if weak else batch
         rows.append({"strategy": strategy, "workers": p, "nodes": -(-p // per_node),
-                     "compute_s": compute_s, "comm_s": comm, "step_s": step,
-                     "samples_per_s": p * batch / step, "efficiency": compute_s / step})
+                     "compute_s": compute, "comm_s": comm, "step_s": step,
+                     "global_batch": global_batch, "samples_per_s": global_batch / step,
+                     "efficiency": compute / step})
     return rows

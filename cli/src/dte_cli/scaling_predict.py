@@ -51,10 +51,12 @@ def table(rows: list[dict[str, Any]], title: str) -> None:
     from dte_cli.console import out
 
     shown = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for column in ("workers", "nodes", "step ms", "comm ms", "samples/s", "efficiency"):
+    for column in ("workers", "nodes", "batch", "step ms", "comm ms", "samples/s",
+                   "efficiency"):
         shown.add_column(column, justify="right")
     for r in rows:
-        shown.add_row(str(r["workers"]), str(r["nodes"]), f"{r['step_s'] * 1e3:.2f}",
+        shown.add_row(str(r["workers"]), str(r["nodes"]), str(r["global_batch"]),
+                      f"{r['step_s'] * 1e3:.2f}",
                       f"{r['comm_s'] * 1e3:.2f}", f"{r['samples_per_s']:.1f}",
                       f"{r['efficiency']:.0%}")
     out().print(shown)
@@ -63,7 +65,8 @@ def table(rows: list[dict[str, Any]], title: str) -> None:
 def run_prediction(science: Any, folder: Path, counts: list[int], strategy: str,
                    interconnect: str | None, intra: str, bandwidth: float | None,
                    latency: float | None, per_node: int | None, step_s: float | None,
-                   epochs: int, config: Path | None, sets: list[str], sweep: Any) -> None:
+                   epochs: int, config: Path | None, sets: list[str], sweep: Any,
+                   weak: bool = False) -> None:
     """Measure (unless --step-s), predict every count, write JSON and PNG, print the table."""
     import json
 
@@ -91,16 +94,18 @@ def run_prediction(science: Any, folder: Path, counts: list[int], strategy: str,
         run = sweep(folder, on_gpu).run([("single", 1, False, epochs)])[0]
     given = inputs(science, cfg, run, step_s)
     rows = scaling_model.predict(given["compute_s"], given["gradient_bytes"], given["batch"],
-                                 counts, name, per_node, inner, network, zero)
+                                 counts, name, per_node, inner, network, zero, weak)
     described = (f"{interconnect or ('given' if bandwidth else scaling_model.NETWORK_DEFAULT)}"
                  f" {network.bandwidth_gbs:g} GB/s, {network.latency_us:g} us between nodes; "
                  f"{intra} within ({per_node} per node)")
     folder.mkdir(parents=True, exist_ok=True)
     report = {"science": science.name, "strategy": name, "zero_stage": zero, **given,
+              "scaling": "weak" if weak else "strong",
               "per_node": per_node, "network": vars(network), "intra": vars(inner),
               "rows": rows}
     (folder / "prediction.json").write_text(json.dumps(report, indent=2, default=str))
-    table(rows, f"{science.name} {name}: predicted ({described}; compute "
+    table(rows, f"{science.name} {name}: predicted, {'weak' if weak else 'strong'} scaling "
+                f"({described}; compute "
                 f"{given['compute_s'] * 1e3:.2f} ms/step, {given['parameters']:,} parameters)")
     png = scaling.plot([], folder / "prediction.png",
                        f"{science.name} {name}: predicted scaling", predicted=rows)

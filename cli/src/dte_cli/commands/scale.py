@@ -75,6 +75,9 @@ def scale(
     latency: Annotated[float | None, typer.Option(
         "--latency", help="[--predict] Network latency, microseconds (with --bandwidth).",
         show_default=False)] = None,
+    weak: Annotated[bool, typer.Option(
+        "--weak", help="[--predict] Each worker keeps train.batch_size samples (the global "
+        "batch grows with the count) instead of sharing it.")] = False,
     step_s: Annotated[float | None, typer.Option(
         "--step-s", help="[--predict] Seconds per step of one worker measured elsewhere "
         "(e.g. step_s in gpu_check.json); skips the local run.", show_default=False)] = None,
@@ -131,7 +134,7 @@ def scale(
                        epochs, config, set_ or [],
                        lambda f, on_gpu: _Sweep(science, f, on_gpu,
                                                 threads or (os.cpu_count() or 1), config,
-                                                set_ or [], "local", None, slurm))
+                                                set_ or [], "local", None, slurm), weak)
         return
     if from_mlflow:
         rows = scaling.from_mlflow(science, experiment, tracking_uri or paths.tracking_uri())
