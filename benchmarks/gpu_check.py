@@ -128,8 +128,8 @@ def main() -> None:
     print(f"1-process DDP ({'NCCL' if env['cuda_available'] else 'gloo'}): {ddp}")
     for r in rows:  # the scaling model's compute term, measured on this card
         if r["step_s"]:
-            print(f"  dte scale {r['science']} --predict --gpus 4,8,16,32,64 --step-s "
-                  f"{r['step_s']}   # {r['mode']}")
+            print(f"  dte scale {r['science']} --predict --gpus 4,8,16,32,64 --weak --step-s "
+                  f"{r['step_s']}   # {r['mode']}, each GPU keeping this batch of {r['batch']}")
     print(json.dumps(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
