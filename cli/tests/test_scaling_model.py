@@ -70,3 +70,19 @@ def test_links_by_name_or_figures_and_their_errors():
         m.link(None, 12.0, None)
     with pytest.raises(ConfigError, match="exclude each other"):
         m.link("ib-hdr", 12.0, 3.0)
+
+
+def test_the_scaling_figure_has_a_tick_per_count_an_ideal_line_and_a_title():
+    from dte_cli import scaling
+
+    rows = [{"strategy": "ddp", "workers": w, "samples_per_s": s}
+            for w, s in ((1, 100.0), (2, 180.0), (4, 300.0))]
+    scaling.relative(rows)
+    predicted = m.predict(0.01, 1e6, 64, [8, 16], "ddp", 4, FAST, SLOW)
+    drawn = scaling.figure(rows, "toy: sweep", predicted)
+    left, right = drawn.axes
+    assert [t.get_text() for t in left.get_xticklabels()] == ["1", "2", "4", "8", "16"]
+    ideal = next(line for line in left.get_lines() if line.get_label() == "ideal")
+    assert list(ideal.get_ydata()) == [100.0, 200.0, 400.0, 800.0, 1600.0]
+    assert "ddp (predicted)" in [line.get_label() for line in right.get_lines()]
+    assert drawn.texts[0].get_text() == "toy: sweep"

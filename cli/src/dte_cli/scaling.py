@@ -114,6 +114,17 @@ def table(rows: list[dict[str, Any]], title: str) -> None:
 
 def plot(rows: list[dict[str, Any]], path: Path, title: str = "Scaling",
          predicted: list[dict[str, Any]] | None = None) -> Path:
+    """The `figure` as a PNG at `path`."""
+    import matplotlib.pyplot as plt
+
+    drawn = figure(rows, title, predicted)
+    drawn.savefig(path, dpi=100)
+    plt.close(drawn)
+    return path
+
+
+def figure(rows: list[dict[str, Any]], title: str = "Scaling",
+           predicted: list[dict[str, Any]] | None = None) -> Any:
     """Throughput and efficiency against workers: measured points, predicted lines (dashed),
     and ideal scaling, with a tick at every worker count."""
     import matplotlib
@@ -122,7 +133,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str = "Scaling",
     import matplotlib.pyplot as plt
 
     predicted = predicted or []
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    drawn, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for source, style in ((rows, {"marker": "o"}), (predicted, {"marker": "x", "ls": "--"})):
         for name in dict.fromkeys(r["strategy"] for r in source):
             mine = [r for r in source if r["strategy"] == name]
@@ -148,8 +159,6 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str = "Scaling",
         axis.minorticks_off()
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    drawn.suptitle(title)
+    drawn.tight_layout()
+    return drawn
