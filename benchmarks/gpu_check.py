@@ -109,7 +109,10 @@ def main() -> None:
                 peak = PEAKS[card][0 if mode.startswith("bf16") else 1] if card else None
                 mfu = (result.get("samples_per_s", 0) * flops / (peak * 1e12)
                        if flops and peak and result["ok"] else None)
-                rows.append({"science": science, "mode": mode, **result,
+                batch = _batch(science)
+                step = batch / result["samples_per_s"] if result.get("samples_per_s") else None
+                rows.append({"science": science, "mode": mode, **result, "batch": batch,
+                             "step_s": round(step, 6) if step else None,
                              "gflop_per_sample": round(flops / 1e9, 3) if flops else None,
                              "mfu": round(mfu, 4) if mfu is not None else None})
         ddp = train(dte, project, "toy", ["--strategy", "ddp"], device_flag,
@@ -123,9 +126,20 @@ def main() -> None:
               f"{r.get('samples_per_s', '-')!s:>10} {r.get('epoch_s', '-')!s:>8} "
               f"{r['gflop_per_sample'] or '-'!s:>13} {mfu:>7}")
     print(f"1-process DDP ({'NCCL' if env['cuda_available'] else 'gloo'}): {ddp}")
+    for r in rows:  # the scaling model's compute term, measured on this card
+        if r["step_s"]:
+            print(f"  dte scale {r['science']} --predict --gpus 4,8,16,32,64 --weak --step-s "
+                  f"{r['step_s']}   # {r['mode']}, each GPU keeping this batch of {r['batch']}")
     print(json.dumps(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def _batch(science_name: str) -> int:
+    """The science's default batch size: the batch of one step of these runs."""
+    from dte_core import sciences
+
+    return sciences.load(science_name).Config().train.batch_size
 
 
 def _installed() -> list[str]:

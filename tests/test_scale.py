@@ -54,3 +54,22 @@ def test_from_mlflow_reports_the_newest_finished_run_per_strategy_and_size(tmp_p
     wrong = dte("scale", "toy", "--from-mlflow", "--experiment", "nope", cwd=tmp_path)
     assert wrong.returncode != 0 and "No MLflow experiment 'nope'" in wrong.stderr
     assert "toy" in wrong.stderr.split("experiments there:")[1]
+
+
+def test_predict_measures_one_short_run_and_predicts_each_gpu_count(tmp_path):
+    result = dte("scale", "toy", "--predict", "--gpus", "4,8,16", "--per-node", "4", "--weak",
+                 "--interconnect", "25gbe", "--epochs", "2", "--out", "pred", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "pred" / "prediction.json").read_text())
+    assert report["gradient_bytes"] == 4 * report["parameters"] > 0
+    assert report["network"]["bandwidth_gbs"] == 3.125 and report["compute_s"] > 0
+    rows = report["rows"]
+    assert [(r["workers"], r["nodes"], r["global_batch"]) for r in rows] == [
+        (4, 1, 32), (8, 2, 64), (16, 4, 128)]  # toy's batch of 8 kept by each worker
+    assert all(r["step_s"] == pytest.approx(report["compute_s"] + r["comm_s"]) for r in rows)
+    assert rows[0]["efficiency"] > rows[1]["efficiency"] > rows[2]["efficiency"]
+    assert (tmp_path / "pred" / "prediction.png").stat().st_size > 5000
+    bad = dte("scale", "toy", "--predict", "--gpus", "4", "--bandwidth", "10", cwd=tmp_path)
+    assert bad.returncode == 2 and "--bandwidth and --latency go together" in bad.stderr
+    strong = dte("scale", "toy", "--predict", "--gpus", "16", "--step-s", "0.01", cwd=tmp_path)
+    assert strong.returncode == 2 and "train.batch_size=128" in strong.stderr

@@ -112,24 +112,53 @@ def table(rows: list[dict[str, Any]], title: str) -> None:
     out().print(shown)
 
 
-def plot(rows: list[dict[str, Any]], path: Path) -> Path:
+def plot(rows: list[dict[str, Any]], path: Path, title: str = "Scaling",
+         predicted: list[dict[str, Any]] | None = None) -> Path:
+    """The `figure` as a PNG at `path`."""
+    import matplotlib.pyplot as plt
+
+    drawn = figure(rows, title, predicted)
+    drawn.savefig(path, dpi=100)
+    plt.close(drawn)
+    return path
+
+
+def figure(rows: list[dict[str, Any]], title: str = "Scaling",
+           predicted: list[dict[str, Any]] | None = None) -> Any:
+    """Throughput and efficiency against workers: measured points, predicted lines (dashed),
+    and ideal scaling, with a tick at every worker count."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for name in dict.fromkeys(r["strategy"] for r in rows):
-        mine = [r for r in rows if r["strategy"] == name]
-        xs = [r["workers"] for r in mine]
-        left.plot(xs, [r["samples_per_s"] for r in mine], marker="o", label=name)
-        right.plot(xs, [r["efficiency"] for r in mine], marker="o", label=name)
+    predicted = predicted or []
+    drawn, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for source, style in ((rows, {"marker": "o"}), (predicted, {"marker": "x", "ls": "--"})):
+        for name in dict.fromkeys(r["strategy"] for r in source):
+            mine = [r for r in source if r["strategy"] == name]
+            label = name if source is rows else f"{name} (predicted)"
+            xs = [r["workers"] for r in mine]
+            left.plot(xs, [r["samples_per_s"] for r in mine], label=label, **style)
+            right.plot(xs, [r["efficiency"] for r in mine], label=label, **style)
+    counts = sorted({r["workers"] for r in [*rows, *predicted]})
+    base = min([*rows, *predicted], key=lambda r: r["workers"]) if counts else None
+    if base is not None:
+        per_worker = base["samples_per_s"] / base["workers"] / base.get("efficiency", 1.0)
+        left.plot(counts, [per_worker * c for c in counts], color="grey", ls=":",
+                  label="ideal")
+        right.axhline(1.0, color="grey", ls=":", label="ideal")
     left.set(xlabel="workers", ylabel="samples/s", title="throughput")
     right.set(xlabel="workers", ylabel="parallel efficiency", title="efficiency", ylim=(0, 1.2))
     for axis in (left, right):
+        if counts and counts[-1] / counts[0] >= 8:
+            axis.set_xscale("log", base=2)
+            if axis is left:
+                axis.set_yscale("log")
+        axis.set_xticks(counts, [str(c) for c in counts])
+        axis.minorticks_off()
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    drawn.suptitle(title)
+    drawn.tight_layout()
+    return drawn

@@ -10,15 +10,26 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dte_cli.backends.request import PANEL, SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
 from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
+from dte_cli.scaling_model import INTERCONNECTS, INTRA_DEFAULT, NETWORK_DEFAULT
 
 app = new_app()
+
+
+class ScaleCommand(PanelCommand):
+    """`--gpus` alone marks the workers as GPUs; `--gpus 4,8` also gives their counts."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        args = [("--gpus=" if a == "--gpus" and (i + 1 == len(args) or
+                                                args[i + 1].startswith("-")) else a)
+                for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
 
 
 def _ints(text: str, flag: str) -> list[int]:
@@ -34,7 +45,7 @@ def _ints(text: str, flag: str) -> list[int]:
     return sorted(set(values))
 
 
-@app.command(cls=PanelCommand)
+@app.command(cls=ScaleCommand)
 @slurm_options(omit=("nodes", "array", "task_layout", "check", "remote", "sync_code",
                      "job_name"))
 def scale(
@@ -44,8 +55,32 @@ def scale(
     strategy: Annotated[str, typer.Option(
         "--strategy", help="Comma-separated strategies to compare (ddp, deepspeed, horovod).")
     ] = "ddp",
-    gpus: Annotated[bool, typer.Option("--gpus", help="Workers are GPUs (else CPU processes).")
-                    ] = False,
+    gpus: Annotated[str | None, typer.Option(
+        "--gpus", metavar="[COUNTS]",
+        help="Workers are GPUs (else CPU processes); with counts, e.g. 4,8,16, the GPU "
+        "counts to run or predict (instead of --workers).", show_default=False)] = None,
+    predict: Annotated[bool, typer.Option(
+        "--predict", help="Measure one short 1-worker run here and predict step time, "
+        "throughput and efficiency at the counts (model: README, 'Scaling predicted').")
+    ] = False,
+    interconnect: Annotated[str | None, typer.Option(
+        "--interconnect", help="[--predict] Network between nodes: "
+        f"{', '.join(INTERCONNECTS)} (default {NETWORK_DEFAULT}).", show_default=False)
+    ] = None,
+    intra: Annotated[str, typer.Option(
+        "--intra", help="[--predict] Link between the GPUs of one node.")] = INTRA_DEFAULT,
+    bandwidth: Annotated[float | None, typer.Option(
+        "--bandwidth", help="[--predict] Network bandwidth per GPU, GB/s (with --latency).",
+        show_default=False)] = None,
+    latency: Annotated[float | None, typer.Option(
+        "--latency", help="[--predict] Network latency, microseconds (with --bandwidth).",
+        show_default=False)] = None,
+    weak: Annotated[bool, typer.Option(
+        "--weak", help="[--predict] Each worker keeps train.batch_size samples (the global "
+        "batch grows with the count) instead of sharing it.")] = False,
+    step_s: Annotated[float | None, typer.Option(
+        "--step-s", help="[--predict] Seconds per step of one worker measured elsewhere "
+        "(e.g. step_s in gpu_check.json); skips the local run.", show_default=False)] = None,
     epochs: Annotated[int, typer.Option("--epochs", help="Epochs per run; the first is "
                                         "warm-up and not counted.")] = 3,
     threads: Annotated[int | None, typer.Option(
@@ -60,7 +95,8 @@ def scale(
         "submitted together; waits for them).")] = "local",
     per_node: Annotated[int | None, typer.Option(
         "--per-node", help="Workers per node; larger counts take count/per-node nodes "
-        "(default: every point on one node).", show_default=False, rich_help_panel=PANEL)
+        "(default: every point on one node; with --predict: 4).", show_default=False,
+        rich_help_panel=PANEL)
     ] = None,
     from_mlflow: Annotated[bool, typer.Option(
         "--from-mlflow", help="Run nothing: report the newest finished run per strategy and "
@@ -86,13 +122,25 @@ def scale(
     from dte_cli import scaling
     from dte_cli.console import err
 
-    sciences.load(science)
+    sci = sciences.load(science)
     folder = (out or paths.state_dir() / "scale" / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    if gpus:  # counts given with --gpus
+        workers = gpus
+    if predict:
+        from dte_cli.scaling_predict import run_prediction
+
+        run_prediction(sci, folder, _ints(workers, "--gpus" if gpus else "--workers"),
+                       strategy, interconnect, intra, bandwidth, latency, per_node, step_s,
+                       epochs, config, set_ or [],
+                       lambda f, on_gpu: _Sweep(science, f, on_gpu,
+                                                threads or (os.cpu_count() or 1), config,
+                                                set_ or [], "local", None, slurm), weak)
+        return
     if from_mlflow:
         rows = scaling.from_mlflow(science, experiment, tracking_uri or paths.tracking_uri())
         title = "Scaling from MLflow (medians over epochs after the first)"
     else:
-        counts = _ints(workers, "--workers")
+        counts = _ints(workers, "--gpus" if gpus else "--workers")
         names = [s.strip() for s in strategy.split(",") if s.strip()]
         for name in names:
             strategies.check_name(name)
@@ -104,7 +152,7 @@ def scale(
         if threads is not None and threads < 1:
             raise ConfigError(f"--threads {threads} must be 1 or more.")
         per_worker = threads or max(1, (os.cpu_count() or 1) // max(counts))
-        sweep = _Sweep(science, folder, gpus, per_worker, config, set_ or [], backend,
+        sweep = _Sweep(science, folder, gpus is not None, per_worker, config, set_ or [], backend,
                        per_node, slurm)
         points = [(name, count, False, epochs) for name in names for count in counts]
         points += [("ddp", count, True, 2) for count in counts
@@ -114,18 +162,20 @@ def scale(
         for (name, count, probe, _), path in zip(points, runs, strict=True):
             if not probe:
                 rows.append(scaling.row(name, count, scaling.epochs_of_run_dir(path),
-                                        threads_per_worker=None if gpus else per_worker))
+                                        threads_per_worker=None if gpus is not None
+                                        else per_worker))
         for (name, count, probe, _), path in zip(points, runs, strict=True):
             if probe:
                 mine = next(r for r in rows if r["strategy"] == name and r["workers"] == count)
                 mine.update(scaling.comm_share(scaling.epochs_of_run_dir(path)))
         title = "Scaling (medians over epochs after the first)" + (
-            "" if gpus else f", {per_worker} thread(s) per worker")
+            "" if gpus is not None else f", {per_worker} thread(s) per worker")
     scaling.relative(rows)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "scaling.json").write_text(json.dumps(rows, indent=2))
     scaling.table(rows, title)
-    err().print(f"wrote {folder / 'scaling.json'} and {scaling.plot(rows, folder / 'scaling.png')}")
+    png = scaling.plot(rows, folder / "scaling.png", f"{science}: {title}")
+    err().print(f"wrote {folder / 'scaling.json'} and {png}")
 
 
 class _Sweep:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from dte_core.hpo import pruners
 from typer.core import TyperGroup
 
 from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
@@ -54,8 +55,8 @@ def run(
     ] = None,
     sampler: Annotated[str, typer.Option("--sampler", help="tpe, random, cmaes or grid.")
                        ] = "tpe",
-    pruner: Annotated[str, typer.Option("--pruner", help="median, hyperband or none.")
-                      ] = "median",
+    pruner: Annotated[str, typer.Option(
+        "--pruner", help=f"Early stopping of trials: {pruners.names()}.")] = pruners.DEFAULT,
     metric: Annotated[str | None, typer.Option(
         "--metric", help="Validation metric to optimise (default: the science's).",
         show_default=False)] = None,
@@ -118,7 +119,7 @@ def run(
                               f"one with --space FILE (keys of `dte config schema {sci.name}`).")
         searched = space_module.parse(raw, sci.Config, f"{sci.name}'s default search space")
     studies.sampler(sampler, searched, seed)  # check the names before anything is created
-    studies.pruner(pruner)
+    pruners.make(pruner, cfg.train.epochs)
     name = study or f"{sci.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     url = storage or studies.default_storage_url(name)
     if backend == "slurm":

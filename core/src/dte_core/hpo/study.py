@@ -78,18 +78,6 @@ def sampler(name: str, space: Any, seed: int | None) -> Any:
     raise ConfigError(f"Unknown sampler {name!r}: use tpe, random, cmaes or grid.")
 
 
-def pruner(name: str) -> Any:
-    import optuna
-
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner()
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    raise ConfigError(f"Unknown pruner {name!r}: use median, hyperband or none.")
-
-
 def create_or_check(name: str, storage: Any, direction: str, metric: str,
                     attrs: dict[str, Any]) -> Any:
     """Create the study, or load it and refuse a different direction or metric."""
@@ -113,9 +101,19 @@ def create_or_check(name: str, storage: Any, direction: str, metric: str,
                               f"'{existing.user_attrs.get('science')}'; choose another --study.")
         return existing
     study = optuna.create_study(study_name=name, storage=storage, direction=direction)
+    _name_metric(study, metric)
     for key, value in {**attrs, "metric": metric}.items():
         study.set_user_attr(key, value)
     return study
+
+
+def _name_metric(study: Any, metric: str) -> None:
+    """Name the objective after the metric (Optuna's dashboard and plots show it)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # set_metric_names is marked experimental
+        study.set_metric_names([metric])
 
 
 def load(name: str, storage: Any, sampler_obj: Any = None, pruner_obj: Any = None) -> Any:

@@ -23,6 +23,7 @@ from dte_core import config as config_layer
 from dte_core import engine as engines
 from dte_core import paths, rundir, sciences
 from dte_core.errors import DteError
+from dte_core.hpo import pruners
 from dte_core.hpo import space as space_module
 from dte_core.hpo import study as studies
 from dte_core.loop import Callback
@@ -41,7 +42,7 @@ class Pruning(Callback):
             raise DteError(f"--metric {self.metric!r} is not a validation metric of this "
                            f"science; it reports: {', '.join(sorted(metrics))}.")
         self.last = float(metrics[key])
-        self.trial.report(self.last, epoch)
+        self.trial.report(self.last, epoch + 1)  # the step is epochs trained
         return self.trial.should_prune()
 
 
@@ -79,8 +80,9 @@ def work(args: argparse.Namespace) -> int:
         science = sciences.load(study.user_attrs["science"])
         space = space_module.parse(json.loads(study.user_attrs["space"]), science.Config)
         seed = None if args.seed is None else args.seed + env.node_rank * 1000 + args.index
+        epochs = int(json.loads(study.user_attrs["base_config"])["train"]["epochs"])
         study = studies.load(args.study, storage, studies.sampler(args.sampler, space, seed),
-                             studies.pruner(args.pruner))
+                             pruners.make(args.pruner, epochs))
     # rank 0 knows the science; the other ranks of a multi-process trial run torch
     engine = engines.of(science) if science is not None else engines.get("torch")
     with engine.trials(env) as (fit_run, share):
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--storage", required=True)
     parser.add_argument("--target", type=int, required=True)
     parser.add_argument("--sampler", default="tpe")
-    parser.add_argument("--pruner", default="median")
+    parser.add_argument("--pruner", default=pruners.DEFAULT)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--index", type=int,
                         default=int(os.environ.get("SLURM_ARRAY_TASK_ID", "0")))
