@@ -41,9 +41,12 @@ def _metavar(param: Any) -> str:
     return METAVARS.get(annotation, "VALUE")
 
 
-def readable(command: click.Command) -> click.Command:
-    """Give every parameter of `command` (and of its subcommands) a plain metavar: SCIENCE,
-    PATH, INT, TEXT; explicit metavars stay."""
+def readable(command: click.Command, path: str) -> click.Command:
+    """Give every parameter of `command` (and of its subcommands) a plain metavar (SCIENCE,
+    PATH, INT, TEXT; explicit metavars stay) and each command its example."""
+    from dte_cli.examples import epilog
+
+    command.epilog = command.epilog or epilog(path)
     for param in command.params:
         if param.metavar is not None or getattr(param, "is_flag", False):
             continue
@@ -56,8 +59,8 @@ def readable(command: click.Command) -> click.Command:
                                          s if p.required else f"[{s}]")
         else:
             param.metavar = _metavar(param)
-    for sub in getattr(command, "commands", {}).values():
-        readable(sub)
+    for name, sub in getattr(command, "commands", {}).items():
+        readable(sub, f"{path} {name}")
     return command
 
 
@@ -76,7 +79,7 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.lazy_commands:
             return super().get_command(ctx, cmd_name)
         module = importlib.import_module(self.lazy_commands[cmd_name][0])
-        command = readable(typer.main.get_command(module.app))
+        command = readable(typer.main.get_command(module.app), cmd_name)
         command.name = cmd_name
         return command
 

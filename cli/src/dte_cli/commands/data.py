@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, DataFlagsCommand, ScienceArg, SetOpt
 
 app = new_app(name="data", help="Generate or prepare datasets in a science's native format.",
               no_args_is_help=True)
@@ -20,7 +20,7 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder to create (mus
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out.")]
 
 
-@app.command(context_settings=EXTRA)
+@app.command(cls=DataFlagsCommand, context_settings=EXTRA)
 def generate(ctx: typer.Context, science: ScienceArg, out: OutOpt, config: ConfigOpt = None,
              set_: SetOpt = None, overwrite: OverwriteOpt = False) -> None:
     """Generate a dataset; other --name value flags set data.name (see `dte config schema`)."""
@@ -30,7 +30,7 @@ def generate(ctx: typer.Context, science: ScienceArg, out: OutOpt, config: Confi
                            overwrite=overwrite))
 
 
-@app.command(context_settings=EXTRA)
+@app.command(cls=DataFlagsCommand, context_settings=EXTRA)
 def prepare(ctx: typer.Context, science: ScienceArg, out: OutOpt,
             sources: Annotated[list[Path], typer.Option(
                 "--from", help="Real-world input file (repeatable).", show_default=False)],

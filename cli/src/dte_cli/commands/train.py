@@ -11,12 +11,12 @@ import typer
 
 from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, ScienceArg, ScienceCommand, SetOpt
 
 app = new_app()
 
 
-@app.command(cls=PanelCommand)
+@app.command(cls=ScienceCommand)
 @slurm_options()
 def train(
     science: ScienceArg,
