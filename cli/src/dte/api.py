@@ -315,15 +315,20 @@ def evaluate(science: str, *, run: str | None = None, model: str | None = None,
              checkpoint: str | None = None, out: Path | str | None = None,
              runs_dir: Path | str | None = None) -> dict[str, Any]:
     """The science's validation metrics and figures for a run or a registered model, written
-    to `out` (default RUN/evaluation, or .dte/evaluations/NAME-VERSION)."""
+    to `out` (default: `evaluation_dir`)."""
+    loaded = model_of(science, run, model, checkpoint, runs_dir)
+    return _evaluate_into(loaded, Path(out or evaluation_dir(loaded)))
+
+
+def evaluation_dir(loaded: Model) -> Path:
+    """Where `dte evaluate` writes by default: RUN/evaluation, or .dte/evaluations/NAME-VERSION
+    for a registered model."""
     from dte_core import paths
 
-    loaded = model_of(science, run, model, checkpoint, runs_dir)
-    if out is None:
-        out = loaded.run_path / "evaluation" if loaded.run_path else \
-            paths.state_dir() / "evaluations" / (
-                model.removeprefix("models:/").replace("/", "-").replace("@", "-"))
-    return _evaluate_into(loaded, Path(out))
+    if loaded.run_path:
+        return loaded.run_path / "evaluation"
+    return paths.state_dir() / "evaluations" / (
+        loaded.source.removeprefix("models:/").replace("/", "-").replace("@", "-"))
 
 
 def _evaluate_into(loaded: Model, out: Path) -> dict[str, Any]:

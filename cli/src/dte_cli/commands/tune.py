@@ -323,11 +323,9 @@ def status(study: StudyArg, storage: StorageOpt = None, as_json: JsonOpt = False
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    from rich.pretty import Pretty
+    from dte_cli.summary import print_fields
 
-    from dte_cli.console import out
-
-    out().print(Pretty(report))
+    print_fields(f"study {study}", report)
 
 
 @app.command()
