@@ -258,6 +258,8 @@ class Model:
     models: dict[str, Any]
     source: str
     run_path: Path | None = None
+    #: the checkpoint folder's name, where the model came from a run
+    checkpoint: str | None = None
 
     def predict(self, output: Path | str, input: Path | str | None = None,
                 **options: Any) -> Any:
@@ -284,11 +286,13 @@ def load_model(ref: str, science: str | None = None, checkpoint: str | None = No
     """`models:/NAME@ALIAS`, `models:/NAME/VERSION`, or a run (id, folder, `latest`)."""
     if ref.startswith("models:"):
         return _registered(ref, science)
+    from dte_core import checkpoint as checkpoints
     from dte_core import rundir, trained
 
     found = rundir.find(_root(runs_dir), ref, science)
     sci, cfg, models = trained.load(found.path, checkpoint)
-    return Model(sci, cfg, models, found.run_id, found.path)
+    chosen = checkpoints.select_of_run(found, checkpoint).name
+    return Model(sci, cfg, models, found.run_id, found.path, chosen)
 
 
 def model_of(science: str, run: str | None, model: str | None, checkpoint: str | None,
@@ -332,8 +336,11 @@ def evaluation_dir(loaded: Model) -> Path:
 
 
 def _evaluate_into(loaded: Model, out: Path) -> dict[str, Any]:
+    from dte_core import evaluated
+
     target = out.resolve()
     target.mkdir(parents=True, exist_ok=True)
+    evaluated.write(target, loaded.science.name, loaded.source, loaded.checkpoint)
     metrics = loaded.science.evaluate(loaded.config, loaded.models, target)
     (target / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics
