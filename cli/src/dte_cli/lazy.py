@@ -48,16 +48,14 @@ def readable(command: click.Command, path: str) -> click.Command:
 
     command.epilog = command.epilog or epilog(path)
     for param in command.params:
-        if param.metavar is not None or getattr(param, "is_flag", False):
-            continue
         if param.param_type_name == "argument":
-            param.metavar = (param.name or "").upper()
+            param.metavar = param.metavar or (param.name or "").upper()
             shown = param.metavar + ("..." if param.nargs != 1 else "")
             # typer would add its type (`SCIENCE <str>`) and braces (`{SCIENCE}`)
             param.display_type_rich = lambda ctx: None
             param._usage_display_name = (lambda s=shown, p=param:
                                          s if p.required else f"[{s}]")
-        else:
+        elif param.metavar is None and not getattr(param, "is_flag", False):
             param.metavar = _metavar(param)
     for name, sub in getattr(command, "commands", {}).items():
         readable(sub, f"{path} {name}")
