@@ -8,10 +8,9 @@ import importlib
 import re
 
 import pytest
-from typer.testing import CliRunner
-
 from dte_cli.app import COMMANDS, PANELS, app
 from dte_cli.lazy import readable
+from typer.testing import CliRunner
 
 
 def _paths() -> list[list[str]]:
