@@ -69,7 +69,7 @@ def root(
     quiet: bool = typer.Option(False, "--quiet", "-q",
                                help="Only results and errors: no progress or notes."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
-                                 help="Also the libraries' own log lines (Optuna, MLflow)."),
+                                 help="Also the libraries' own log lines (Optuna's)."),
 ) -> None:
     """dte: train, tune, register and serve the models of scientific digital twins.
 
