@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_generate_maps_flags_to_data_keys_and_writes_atomically(tmp_path):
-    result = dte("data", "generate", "toy", "--out", "ds", "--samples", "12",
+    result = dte("data", "generate", "toy", "--json", "--out", "ds", "--samples", "12",
                  "--features=3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["samples"] == 12
@@ -35,7 +35,8 @@ def test_best_checkpoint_is_kept_and_evaluated(tmp_path):
     assert best["val"]["val/loss"] == min(val_losses)
     kept = sorted(p.name for p in (run / "checkpoints").glob("step-*"))
     assert kept == sorted({best["checkpoint"], "step-00000048"})
-    result = dte("evaluate", "toy", "--run", "latest", "--checkpoint", "best", cwd=tmp_path)
+    result = dte("evaluate", "toy", "--json", "--run", "latest", "--checkpoint", "best",
+                 cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     metrics_out = json.loads(result.stdout)
     assert metrics_out["mse"] > 0

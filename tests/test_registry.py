@@ -37,7 +37,7 @@ def predict(cwd, source, out, **env):
 
 def test_register_load_predict_and_aliases(project):
     first, second = runs(project)
-    reg = dte("register", first, "--name", "toyreg", "--alias", "production",
+    reg = dte("register", first, "--json", "--name", "toyreg", "--alias", "production",
               "--tag", "owner=ci", "--description", "first", cwd=project)
     assert reg.returncode == 0, reg.stderr
     assert json.loads(reg.stdout)["version"] == "1"
@@ -62,7 +62,7 @@ def test_register_load_predict_and_aliases(project):
 def test_export_reproduces_the_model(project, fmt):
     first = runs(project)[0]
     assert dte("register", first, "--name", "toyexp", cwd=project).returncode == 0
-    result = dte("export", "models:/toyexp/1", "--format", fmt, "--out", f"m.{fmt}",
+    result = dte("export", "models:/toyexp/1", "--json", "--format", fmt, "--out", f"m.{fmt}",
                  cwd=project)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

@@ -304,6 +304,8 @@ class Model:
     run_path: Path | None = None
     #: (tracking URI, MLflow run id) that evaluations of this model are logged to
     tracked: tuple[str, str] | None = None
+    #: the checkpoint folder's name, where the model came from a run
+    checkpoint: str | None = None
 
     def predict(self, output: Path | str, input: Path | str | None = None,
                 **options: Any) -> Any:
@@ -330,11 +332,13 @@ def load_model(ref: str, science: str | None = None, checkpoint: str | None = No
     """`models:/NAME@ALIAS`, `models:/NAME/VERSION`, or a run (id, folder, `latest`)."""
     if ref.startswith("models:"):
         return _registered(ref, science)
+    from dte_core import checkpoint as checkpoints
     from dte_core import rundir, trained
 
     found = rundir.find(_root(runs_dir), ref, science)
     sci, cfg, models = trained.load(found.path, checkpoint)
-    return Model(sci, cfg, models, found.run_id, found.path)
+    chosen = checkpoints.select_of_run(found, checkpoint).name
+    return Model(sci, cfg, models, found.run_id, found.path, chosen)
 
 
 def model_of(science: str, run: str | None, model: str | None, checkpoint: str | None,
@@ -363,20 +367,28 @@ def evaluate(science: str, *, run: str | None = None, model: str | None = None,
              checkpoint: str | None = None, out: Path | str | None = None,
              runs_dir: Path | str | None = None) -> dict[str, Any]:
     """The science's validation metrics and figures for a run or a registered model, written
-    to `out` (default RUN/evaluation, or .dte/evaluations/NAME-VERSION)."""
+    to `out` (default: `evaluation_dir`)."""
+    loaded = model_of(science, run, model, checkpoint, runs_dir)
+    return _evaluate_into(loaded, Path(out or evaluation_dir(loaded)))
+
+
+def evaluation_dir(loaded: Model) -> Path:
+    """Where `dte evaluate` writes by default: RUN/evaluation, or .dte/evaluations/NAME-VERSION
+    for a registered model."""
     from dte_core import paths
 
-    loaded = model_of(science, run, model, checkpoint, runs_dir)
-    if out is None:
-        out = loaded.run_path / "evaluation" if loaded.run_path else \
-            paths.state_dir() / "evaluations" / (
-                model.removeprefix("models:/").replace("/", "-").replace("@", "-"))
-    return _evaluate_into(loaded, Path(out))
+    if loaded.run_path:
+        return loaded.run_path / "evaluation"
+    return paths.state_dir() / "evaluations" / (
+        loaded.source.removeprefix("models:/").replace("/", "-").replace("@", "-"))
 
 
 def _evaluate_into(loaded: Model, out: Path) -> dict[str, Any]:
+    from dte_core import evaluated
+
     target = out.resolve()
     target.mkdir(parents=True, exist_ok=True)
+    evaluated.write(target, loaded.science.name, loaded.source, loaded.checkpoint)
     metrics = loaded.science.evaluate(loaded.config, loaded.models, target)
     (target / "metrics.json").write_text(json.dumps(metrics, indent=2))
     _log_evaluation(loaded, metrics, target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -31,13 +32,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+PANELS: dict[str, tuple[str, ...]] = {
+    "Run": ("train", "tune", "scale", "evaluate", "predict"),
+    "Models": ("register", "models", "export"),
+    "Data": ("data", "science"),
+    "Cluster": ("jobs", "sites", "sync", "pipeline"),
+    "Inspect": ("runs", "sciences", "config", "ui"),
+}
+
+
 class RootGroup(LazyGroup):
     """The `dte` command group."""
 
     lazy_commands = COMMANDS
+    panels = PANELS
 
 
-app = new_app(cls=RootGroup, no_args_is_help=True)
+app = new_app(cls=RootGroup, no_args_is_help=True, add_completion=True)
 
 
 def _print_version(value: bool) -> None:
@@ -55,11 +66,17 @@ def root(
         False, "--version", is_eager=True, callback=_print_version,
         help="Show every installed dte distribution and its version, then exit.",
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q",
+                               help="Only results and errors: no progress or notes."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Also the libraries' own log lines (Optuna's)."),
 ) -> None:
     """dte: train, tune, register and serve the models of scientific digital twins.
 
     One command runs a science on a laptop, on a multi-GPU node or on a SLURM cluster.
     """
+    if quiet or verbose:  # the environment carries it to worker processes too
+        os.environ["DTE_VERBOSITY"] = "-1" if quiet else "1"
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
 from typer.core import TyperCommand
@@ -36,3 +36,53 @@ class PanelCommand(TyperCommand):
             with formatter.section(title):
                 formatter.write_dl(sections[title])
 
+
+
+def science_settings(name: str, section: str | None) -> list[tuple[str, str]]:
+    """(flag, help) rows of a science's settings: the keys of its config `section` as `--key`
+    flags, or, for None, every section with its keys (for `--set section.key=value`)."""
+    from dte_core import sciences
+
+    model = sciences.load(name).Config
+    if section is not None:
+        fields = model.model_fields[section].annotation.model_fields
+        return [(f"--{key.replace('_', '-')}", f"{(f.description or '').split(chr(10))[0]}"
+                 f"  [default: {f.default}]") for key, f in fields.items()]
+    rows = []
+    for key, field in model.model_fields.items():
+        keys = getattr(field.annotation, "model_fields", {})
+        rows.append((f"{key}.*", f"{field.description or ''} Keys: {', '.join(keys)}."))
+    return rows
+
+
+class ScienceCommand(PanelCommand):
+    """A verb whose `--help` after a science name also lists that science's own settings."""
+
+    #: the config section whose keys are flags of this verb (None: every section, via --set)
+    flags_of: ClassVar[str | None] = None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["dte.science"] = next((a for a in args if not a.startswith("-")), None)
+        return super().parse_args(ctx, args)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from dte_core.errors import DteError
+
+        name = ctx.meta.get("dte.science")
+        if name:
+            try:
+                rows = science_settings(name, self.flags_of)
+            except (DteError, KeyError):  # not a science: the usual help is enough
+                rows = []
+            title = (f"{name} flags (set {self.flags_of}.KEY)" if self.flags_of else
+                     f"{name} settings (--set SECTION.KEY=VALUE; `dte config schema {name}`)")
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+class DataFlagsCommand(ScienceCommand):
+    """`dte data generate|prepare SCIENCE --help`: the science's data.* keys as flags."""
+
+    flags_of = "data"

@@ -41,6 +41,9 @@ class Science(ABC):
     #: the validation metric `dte tune` optimises by default, and its direction
     tune_metric: ClassVar[str] = "val/loss"
     tune_direction: ClassVar[str] = "minimize"
+    #: the validation metrics that matter, shown on the console and in closing summaries (the
+    #: rest go to metrics.jsonl); a metric's baseline, where logged, is `val/baseline_NAME`
+    key_metrics: ClassVar[tuple[str, ...]] = ("val/loss",)
 
     @cached_property
     def version(self) -> str:

@@ -27,13 +27,16 @@ if TYPE_CHECKING:
 
 
 def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any],
-              engine: Engine, extra_tags: dict[str, str] | None = None) -> list[Sink]:
+              engine: Engine, extra_tags: dict[str, str] | None = None,
+              key_metrics: tuple[str, ...] = ()) -> list[Sink]:
     """The sinks of the chief: console, JSONL (always), MLflow and TensorBoard as configured."""
     from dte_core.tracking.console import ConsoleSink
     from dte_core.tracking.jsonl import JsonlSink
 
     tracking = cfg.tracking
-    sinks: list[Sink] = [ConsoleSink(f"{science} {run.run_id}"), JsonlSink(run.metrics_path)]
+    console = ConsoleSink(f"{science} {run.run_id}",
+                          key_metrics=key_metrics)
+    sinks: list[Sink] = [console, JsonlSink(run.metrics_path)]
     if tracking.mlflow:
         from dte_core.tracking.mlflow_sink import MlflowSink
 
@@ -78,7 +81,8 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
             # `dte scale --from-mlflow` groups runs by these
             tags = {"dte.strategy": strategy.name, "dte.world_size": str(strategy.processes),
                     **(extra_tags or {})}
-            logger = Logger(sinks_for(run, science.name, cfg, info, engine, tags)
+            logger = Logger(sinks_for(run, science.name, cfg, info, engine, tags,
+                                      science.key_metrics)
                             if chief else [])
             trainer = engine.trainer(task, cfg.train, strategy, logger, run.checkpoints,
                                      science.name, cfg.tracking.log_every, callbacks)

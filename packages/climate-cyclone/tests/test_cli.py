@@ -69,7 +69,8 @@ def error_paragraph(result: subprocess.CompletedProcess) -> str:
 
 
 def test_generate_netcdf_and_refuse_a_bad_region(tmp_path):
-    done = dte("data", "generate", SCIENCE, "--out", "nc", "--years", "2003", "--months", "9",
+    done = dte("data", "generate", SCIENCE, "--json", "--out", "nc", "--years", "2003",
+               "--months", "9",
                "--region", "tiny", "--resolution", "1.0", "--format", "netcdf", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -153,7 +154,7 @@ def test_train_stop_resume_evaluate_predict(small_dataset, tmp_path):
                 "again.csv", "--threshold", "0.3", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (tmp_path / "again.csv").read_text() == (tmp_path / "found.csv").read_text()
-    exported = dte("export", "models:/cyclone@production", "--out", "saved", cwd=tmp_path)
+    exported = dte("export", "models:/cyclone@production", "--json", "--out", "saved", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr[-3000:]
     report = json.loads(exported.stdout)
     assert report["format"] == "savedmodel" and report["ok"] and report["max_abs_diff"] <= 1e-4

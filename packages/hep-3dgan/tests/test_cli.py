@@ -38,7 +38,7 @@ def one_paragraph_error(result: subprocess.CompletedProcess) -> str:
 @pytest.mark.slow
 def test_generate_hdf5_and_root(tmp_path):
     for fmt in ("hdf5", "root"):
-        result = dte("data", "generate", "hep-3dgan", "--out", fmt, "--events", "6",
+        result = dte("data", "generate", "hep-3dgan", "--json", "--out", fmt, "--events", "6",
                      "--energy-range", "20,40", "--theta-range", "80,100", "--format", fmt,
                      "--seed", "3", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
@@ -103,7 +103,7 @@ def test_train_keeps_the_best_checkpoint_by_the_profile(trained):
 
 @pytest.mark.slow
 def test_evaluate_writes_metrics_and_figures(trained):
-    result = dte("evaluate", "hep-3dgan", "--run", "latest", "--checkpoint", "best",
+    result = dte("evaluate", "hep-3dgan", "--json", "--run", "latest", "--checkpoint", "best",
                  cwd=trained)
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)

@@ -38,7 +38,7 @@ def test_train_evaluate_predict_on_the_generated_default(tmp_path, dte, tiny_set
                 "val/cbc_preserved", "val/baseline_l1"):
         assert np.isfinite(metrics[key]), key
 
-    result = dte("evaluate", "virgo-gw", "--run", "latest", cwd=tmp_path)
+    result = dte("evaluate", "virgo-gw", "--json", "--run", "latest", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "using the generated dataset" in " ".join(result.stderr.split())
     scores = json.loads(result.stdout)

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, DataFlagsCommand, JsonOpt, ScienceArg, SetOpt
 
 app = new_app(name="data", help="Generate or prepare datasets in a science's native format.",
               no_args_is_help=True)
@@ -20,27 +19,28 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder to create (mus
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out.")]
 
 
-@app.command(context_settings=EXTRA)
+@app.command(cls=DataFlagsCommand, context_settings=EXTRA)
 def generate(ctx: typer.Context, science: ScienceArg, out: OutOpt, config: ConfigOpt = None,
-             set_: SetOpt = None, overwrite: OverwriteOpt = False) -> None:
+             set_: SetOpt = None, overwrite: OverwriteOpt = False,
+             as_json: JsonOpt = False) -> None:
     """Generate a dataset; other --name value flags set data.name (see `dte config schema`)."""
     from dte.api import generate as generated
 
-    _report(out, generated(science, out, config=config, set=_sets(set_, ctx.args),
-                           overwrite=overwrite))
+    _report(science, out, generated(science, out, config=config, set=_sets(set_, ctx.args),
+                                    overwrite=overwrite), as_json)
 
 
-@app.command(context_settings=EXTRA)
+@app.command(cls=DataFlagsCommand, context_settings=EXTRA)
 def prepare(ctx: typer.Context, science: ScienceArg, out: OutOpt,
             sources: Annotated[list[Path], typer.Option(
                 "--from", help="Real-world input file (repeatable).", show_default=False)],
             config: ConfigOpt = None, set_: SetOpt = None,
-            overwrite: OverwriteOpt = False) -> None:
+            overwrite: OverwriteOpt = False, as_json: JsonOpt = False) -> None:
     """Convert real-world files into the native format; other flags set data.* keys."""
     from dte.api import prepare as prepared
 
-    _report(out, prepared(science, sources, out, config=config, set=_sets(set_, ctx.args),
-                          overwrite=overwrite))
+    _report(science, out, prepared(science, sources, out, config=config,
+                                   set=_sets(set_, ctx.args), overwrite=overwrite), as_json)
 
 
 @app.command(context_settings=EXTRA)
@@ -86,8 +86,17 @@ def _sets(sets: list[str] | None, extra: list[str]) -> list[str]:
     return [*(sets or []), *as_overrides(extra, "data")]
 
 
-def _report(out: Path, summary: dict[str, Any]) -> None:
-    from dte_cli.console import err
+def _report(science: str, out: Path, summary: dict[str, Any], as_json: bool) -> None:
+    from dte_cli.summary import as_json as dumps
+    from dte_cli.summary import closing, flat
 
-    err().print(f"wrote {out.resolve()}")
-    print(json.dumps(summary, indent=2, default=str))
+    if as_json:
+        print(dumps(summary))
+        return
+    from dte.api import science_and_config
+
+    folder = out.resolve()
+    sci, cfg = science_and_config(science, None, None)
+    train = " ".join(f"--set {item}" for item in sci.dataset_path(cfg, folder))
+    closing(f"{science} dataset: {folder}", flat(summary).items(),
+            [f"dte train {science} {train}".rstrip()])

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from dte_cli.lazy import new_app
+from dte_cli.options import JsonOpt
 
 app = new_app()
 TOLERANCE = 1e-4
@@ -32,6 +33,7 @@ def export(
                                              show_default=False)] = None,
     runs_dir: Annotated[Path | None, typer.Option("--runs-dir", show_default=False,
                                                   help="Where run directories are.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export one model and check it: the exported model must reproduce the framework's
     outputs on the science's input example within 1e-4 (max absolute difference)."""
@@ -68,7 +70,15 @@ def export(
     diff = float(np.max(np.abs(np.asarray(got) - np.asarray(expected))))
     report = {"format": fmt, "path": str(target.resolve()), "part": part,
               "max_abs_diff": diff, "tolerance": TOLERANCE, "ok": diff <= TOLERANCE}
-    print(json.dumps(report, indent=2))
+    if as_json:
+        print(json.dumps(report, indent=2))
+    elif diff <= TOLERANCE:
+        from dte_cli.summary import closing
+
+        closing(f"exported {part} of {name} as {fmt}",
+                [("file", report["path"]),
+                 ("check", f"max abs difference {diff:.3g} on the input example "
+                           f"(tolerance {TOLERANCE})")], [])
     if diff > TOLERANCE:
         raise DteError(f"The exported {fmt} model differs from the {sci.framework} model by "
                        f"{diff:.3g} (more than {TOLERANCE}) on the input example; do not use "

@@ -73,11 +73,9 @@ def status(job_id: JobArg, as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    from rich.pretty import Pretty
+    from dte_cli.summary import print_fields
 
-    from dte_cli.console import out
-
-    out().print(Pretty(report))
+    print_fields(f"job {job.job_id}", report)
 
 
 @app.command()

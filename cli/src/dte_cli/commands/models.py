@@ -20,21 +20,6 @@ def _client():
     return store._client()[0]
 
 
-def _print_table(title: str, rows: list[dict], columns: list[str]) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from dte_cli.console import out
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text(str(row.get(c, "") if row.get(c) is not None else ""))
-                        for c in columns))
-    out().print(table)
-
-
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Registered models with their latest version and aliases."""
@@ -46,7 +31,9 @@ def list_(as_json: JsonOpt = False) -> None:
     if as_json:
         print(store.dumps(rows))
         return
-    _print_table("Registered models", rows, ["name", "science", "versions", "latest",
+    from dte_cli.summary import print_table
+
+    print_table("Registered models", rows, ["name", "science", "versions", "latest",
                                              "aliases"])
 
 
@@ -59,11 +46,9 @@ def show(name: NameArg, as_json: JsonOpt = False) -> None:
     if as_json:
         print(store.dumps(data))
         return
-    from rich.pretty import Pretty
+    from dte_cli.summary import print_fields
 
-    from dte_cli.console import out
-
-    out().print(Pretty({k: v for k, v in data.items() if k != "versions"}))
+    print_fields(f"model {name}", {k: v for k, v in data.items() if k != "versions"})
     versions(name)
 
 
@@ -76,8 +61,10 @@ def versions(name: NameArg, as_json: JsonOpt = False) -> None:
     if as_json:
         print(store.dumps(data))
         return
+    from dte_cli.summary import print_table
+
     rows = [{**v, "aliases": ", ".join(v["aliases"])} for v in data]
-    _print_table(f"{name} versions", rows, ["version", "aliases", "run_id", "checkpoint",
+    print_table(f"{name} versions", rows, ["version", "aliases", "run_id", "checkpoint",
                                             "science_version", "description"])
 
 

@@ -36,9 +36,37 @@ def predict(
 
     options = dict(item.split("=", 1) for item in as_overrides(ctx.args, "predict"))
     options = {key.removeprefix("predict."): value for key, value in options.items()}
-    if input_ is not None and not input_.exists():  # before the model loads
-        from dte_core.errors import ConfigError
+    from dte_core.errors import ConfigError
 
+    if input_ is not None and not input_.exists():  # before the model loads
         raise ConfigError(f"--input {input_} does not exist.")
-    print(model_of(science, run, model, checkpoint, runs_dir).predict(output, input_,
-                                                                      **options))
+    _check_output(output)
+    loaded = model_of(science, run, model, checkpoint, runs_dir)
+    try:
+        written = loaded.predict(output, input_, **options)
+    except OSError as exc:  # a file system that refuses the file after all
+        raise ConfigError(f"--output {output}: cannot be written ({exc.strerror or exc}). "
+                          f"Choose a file in a folder you can write to.") from None
+    print(written)
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an --output that cannot be written, before the model loads."""
+    import tempfile
+
+    from dte_core.errors import ConfigError
+
+    folder = output.resolve().parent
+    if output.is_dir():
+        raise ConfigError(f"--output {output} is a folder; give a file name, e.g. "
+                          f"{output / 'predictions.h5'}.")
+    if not folder.is_dir():
+        raise ConfigError(f"--output {output}: the folder {folder} does not exist; create it "
+                          f"or choose another path.")
+    try:  # a probe file, not os.access: root passes access checks that /proc still refuses
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: files cannot be written in {folder} "
+                          f"({exc.strerror or exc}). Choose a file in a folder you can write "
+                          f"to.") from None

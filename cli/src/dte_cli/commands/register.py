@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dte_cli.lazy import new_app
+from dte_cli.options import JsonOpt
 
 app = new_app()
 
@@ -33,13 +34,15 @@ def register(
         "store).", show_default=False)] = None,
     runs_dir: Annotated[Path | None, typer.Option("--runs-dir", show_default=False,
                                                   help="Where run directories are.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register the model of a run (weights, config, manifest, metrics, science version)."""
     from dte.api import register as registered
+    from dte.api import run as run_of
     from dte_core.errors import ConfigError
-    from dte_core.registry import store
 
-    from dte_cli.console import err
+    from dte_cli.summary import as_json as dumps
+    from dte_cli.summary import closing
 
     tags = {}
     for item in tag or []:
@@ -49,7 +52,14 @@ def register(
         tags[key] = value
     result = registered(run, name, alias=list(alias or []), tags=tags, description=description,
                         checkpoint=checkpoint, tracking_uri=tracking_uri, runs_dir=runs_dir)
-    err().print(f"registered {result['run_id']} ({result['checkpoint']}) as models:/{name}/"
-                f"{result['version']}" + "".join(f", models:/{name}@{a}" for a in
-                                                  result["aliases"]))
-    print(store.dumps({k: v for k, v in result.items() if k != "run_id"}))
+    if as_json:
+        print(dumps(result))
+        return
+    uri = f"models:/{name}/{result['version']}"
+    science = run_of(str(result["run_id"]), runs_dir=runs_dir).science
+    closing(f"registered {result['run_id']} ({result['checkpoint']}) as {uri}",
+            [("aliases", ", ".join(f"models:/{name}@{a}" for a in result["aliases"])),
+             ("tracking", result.get("tracking_uri")),
+             ("mlflow run", result.get("mlflow_run_id"))],
+            [f"dte models show {name}",
+             f"dte evaluate {science} --model {uri}"])

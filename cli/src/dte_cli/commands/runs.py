@@ -79,8 +79,6 @@ def show(
     if as_json:
         print(json.dumps(details, indent=2, default=str))
         return
-    from rich.pretty import Pretty
+    from dte_cli.summary import print_fields
 
-    from dte_cli.console import out
-
-    out().print(Pretty(details))
+    print_fields(f"run {found.run_id}", details)

@@ -120,7 +120,6 @@ def scale(
     from dte_core.errors import ConfigError
 
     from dte_cli import scaling
-    from dte_cli.console import err
 
     sci = sciences.load(science)
     folder = (out or paths.state_dir() / "scale" / time.strftime("%Y%m%d-%H%M%S")).resolve()
@@ -174,8 +173,23 @@ def scale(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "scaling.json").write_text(json.dumps(rows, indent=2))
     scaling.table(rows, title)
-    png = scaling.plot(rows, folder / "scaling.png", f"{science}: {title}")
-    err().print(f"wrote {folder / 'scaling.json'} and {png}")
+    _closing(science, folder, rows, scaling.plot(rows, folder / "scaling.png",
+                                                     f"{science}: {title}"), gpus is not None)
+
+
+def _closing(science: str, folder: Path, rows: list[dict], plot: Path, gpus: bool) -> None:
+    """Where the sweep went, its fastest point, and the command that trains like it."""
+    from dte_cli.summary import closing
+
+    fastest = max(rows, key=lambda r: r.get("samples_per_s") or 0, default=None)
+    facts: list[tuple[str, object]] = [("table", folder / "scaling.json"), ("plot", plot)]
+    steps = []
+    if fastest is not None:
+        facts.insert(0, ("fastest", f"{fastest['strategy']} with {fastest['workers']} "
+                                    f"worker(s), efficiency {fastest['efficiency']:.2f}"))
+        steps.append(f"dte train {science} --{'gpus' if gpus else 'procs'} "
+                     f"{fastest['workers']} --strategy {fastest['strategy']}")
+    closing(f"{science} scaling sweep: {len(rows)} point(s)", facts, steps)
 
 
 class _Sweep:

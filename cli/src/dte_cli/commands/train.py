@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -11,12 +12,12 @@ import typer
 
 from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, ScienceArg, ScienceCommand, SetOpt
 
 app = new_app()
 
 
-@app.command(cls=PanelCommand)
+@app.command(cls=ScienceCommand)
 @slurm_options()
 def train(
     science: ScienceArg,
@@ -76,7 +77,31 @@ def train(
     from dte_cli.console import err
 
     run, code = start(plan, command, announce=err().print)
+    if not code:
+        _closing(plan.science, run)
     if code:
         err().print(f"run {run.id} stopped after a checkpoint (exit {code}); continue it "
                     f"with: dte train {plan.science.name} --resume {run.id}")
         raise typer.Exit(code)
+
+
+def _closing(science: object, run: object) -> None:
+    """What the run wrote where, its key metrics beside their baselines, what to run next."""
+    from dte_core.errors import DteError
+
+    from dte_cli.summary import closing, key_metrics
+
+    records = run.metrics(as_table=False)
+    keys = science.key_metrics
+    last = next((r for r in reversed(records) if any(k in r for k in keys)), {})
+    checkpoints = {}
+    for which in ("last", "best"):
+        with contextlib.suppress(DteError, OSError, ValueError):
+            checkpoints[which] = run.checkpoint(which).name
+    facts = [tuple(line.split(" ", 1)) for line in key_metrics(last, keys)]
+    closing(f"{science.name} {run.id}: {run.status}",
+            [*facts, ("run", run.path),
+             ("checkpoints", ", ".join(f"{w} {n}" for w, n in checkpoints.items())),
+             ("metrics", f"{run.path / 'metrics.jsonl'} ({len(records)} records)")],
+            [f"dte evaluate {science.name} --run {run.id}",
+             f"dte register {run.id} --name {science.name}"])

@@ -92,8 +92,9 @@ def run(
     from dte_core.hpo import space as space_module
     from dte_core.hpo import study as studies
 
-    from dte_cli.console import err
+    from dte_cli.console import err, verbosity
 
+    _quiet_optuna(verbosity())
     for flag, value in (("--trials", trials), ("--workers", workers), ("--procs", procs)):
         if value < 1:
             raise ConfigError(f"{flag} {value} must be 1 or more.")
@@ -152,6 +153,15 @@ def run(
         return
     _run_local(name, url, worker_args, workers, procs, seed, target)
     return name
+
+
+def _quiet_optuna(level: int) -> None:
+    """Optuna's own log lines ("A new study created ...") only with `dte -v`."""
+    import logging
+
+    import optuna
+
+    optuna.logging.set_verbosity(logging.INFO if level > 0 else logging.WARNING)
 
 
 def _target(opened: Any, trials: int) -> int:
@@ -237,7 +247,7 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
                 found = studies.counts(opened)
                 done = found.get("COMPLETE", 0) + found.get("PRUNED", 0)
                 progress.update(bar, completed=done, detail=", ".join(
-                    f"{k.lower()} {v}" for k, v in sorted(found.items())))
+                    f"{k.lower()} {v}" for k, v in sorted(found.items())) + _best(opened))
                 time.sleep(1)
     except KeyboardInterrupt:
         for p, _ in procs_list:
@@ -263,28 +273,43 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
                        f"--study {name} --trials N`.")
 
 
+def _best(opened: Any) -> str:
+    """`, best 0.123 (trial 4)`, or nothing before a trial completes."""
+    try:
+        best = opened.best_trial
+    except ValueError:
+        return ""
+    return f", best {best.value:.4g} (trial {best.number})"
+
+
 def _tail(path: Path, lines: int = 3) -> str:
     text = path.read_text(errors="replace").strip().splitlines()
     return " | ".join(text[-lines:])
 
 
 def _summary(opened: Any) -> None:
+    """The closing summary: trials by state, the best trial, its config and the next command."""
     from dte_core.hpo import study as studies
 
-    from dte_cli.console import err
+    from dte_cli.summary import closing
 
     found = studies.counts(opened)
-    err().print("trials: " + ", ".join(f"{k.lower()} {v}" for k, v in sorted(found.items())))
+    states = ", ".join(f"{k.lower()} {v}" for k, v in sorted(found.items()))
+    science = opened.user_attrs.get("science", "SCIENCE")
     try:
         best = opened.best_trial
     except ValueError:
-        err().print("no completed trial yet")
+        closing(f"study {opened.study_name}: no completed trial yet", [("trials", states)],
+                [f"dte tune {science} --study {opened.study_name} --trials 4"])
         return
     path = studies.write_best(opened)
-    err().print(f"best trial {best.number}: {opened.user_attrs.get('metric')} = {best.value:.6g}"
-                f"  params {json.dumps(best.params)}")
-    if path:
-        err().print(f"best config: {path}  (dte train SCIENCE --config {path})")
+    metric = opened.user_attrs.get("metric")
+    closing(f"study {opened.study_name}: best trial {best.number}, {metric} = {best.value:.6g}",
+            [("trials", states), ("params", json.dumps(best.params)),
+             ("run", best.user_attrs.get("run_dir")),
+             ("best config", path)],
+            [*([f"dte train {science} --config {path}"] if path else []),
+             f"dte tune report {opened.study_name}"])
 
 
 def study_report(study: str, storage: str | None = None) -> dict[str, Any]:
@@ -312,11 +337,9 @@ def status(study: StudyArg, storage: StorageOpt = None, as_json: JsonOpt = False
     if as_json:
         print(json.dumps(report, indent=2))
         return
-    from rich.pretty import Pretty
+    from dte_cli.summary import print_fields
 
-    from dte_cli.console import out
-
-    out().print(Pretty(report))
+    print_fields(f"study {study}", report)
 
 
 @app.command()

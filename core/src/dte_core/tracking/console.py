@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -13,6 +14,21 @@ from dte_core.tracking import Sink
 
 def _fmt(metrics: Mapping[str, float]) -> str:
     return "  ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+
+
+def _with_baseline(metrics: Mapping[str, float], key: str) -> str:
+    name, _, leaf = key.rpartition("/")
+    baseline = metrics.get(f"{name}/baseline_{leaf}" if name else f"baseline_{leaf}")
+    return f"{key} {metrics[key]:.4g}" + ("" if baseline is None else
+                                          f" (baseline {baseline:.4g})")
+
+
+def verbosity() -> int:
+    """-1 with `dte -q`, 1 with `dte -v`, else 0 (the CLI sets DTE_VERBOSITY for its workers)."""
+    try:
+        return int(os.environ.get("DTE_VERBOSITY", "0"))
+    except ValueError:
+        return 0
 
 
 def live_display(console: Any) -> bool:
@@ -28,11 +44,15 @@ def live_display(console: Any) -> bool:
 class ConsoleSink(Sink):
     """Progress with step/s, ETA and the running loss; epoch and validation summaries."""
 
-    def __init__(self, title: str, interactive: bool | None = None) -> None:
+    def __init__(self, title: str, interactive: bool | None = None,
+                 key_metrics: tuple[str, ...] = ()) -> None:
         from rich.console import Console
 
-        self.console = Console(stderr=True, highlight=False)
+        self.console = Console(stderr=True, highlight=False, quiet=verbosity() < 0,
+                               soft_wrap=not sys.stderr.isatty())
         self.title = title
+        #: validation lines show these (with their baselines) and only these, when logged
+        self.key_metrics = key_metrics
         self.interactive = live_display(self.console) if interactive is None else interactive
         self.progress = None
         self.task_id = None
@@ -79,6 +99,10 @@ class ConsoleSink(Sink):
         self.t0, self.step0 = now, step
         return f"{done / elapsed:.1f} step/s" if elapsed > 0 and done > 0 else ""
 
+    def _summary_text(self, metrics: Mapping[str, float]) -> str:
+        keys = [k for k in self.key_metrics if k in metrics]
+        return "  ".join(_with_baseline(metrics, k) for k in keys) if keys else _fmt(metrics)
+
     def log(self, metrics: Mapping[str, float], step: int, epoch: int) -> None:
         summary = any(k.startswith("val/") or k.endswith("epoch_time_s") for k in metrics)
         shown = {k: v for k, v in metrics.items() if k.startswith(("train/loss", "val/"))} or \
@@ -88,11 +112,12 @@ class ConsoleSink(Sink):
                 self.progress.update(self.task_id, completed=step, rate=self._rate(step),
                                      metrics=_fmt(shown))
             else:
-                self.progress.console.print(f"epoch {epoch}  step {step}  {_fmt(metrics)}")
+                self.progress.console.print(f"epoch {epoch}  step {step}  "
+                                            f"{self._summary_text(metrics)}")
         elif summary or time.perf_counter() - self.last_print >= self.print_every_s:
             rate = "" if summary else f"  {self._rate(step)}"
             self.console.print(f"epoch {epoch}  step {step}/{self.total}{rate}  "
-                               f"{_fmt(metrics if summary else shown)}")
+                               f"{self._summary_text(metrics) if summary else _fmt(shown)}")
             self.last_print = time.perf_counter()
 
     def message(self, text: str) -> None:

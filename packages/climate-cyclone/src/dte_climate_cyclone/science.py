@@ -18,6 +18,7 @@ class ClimateCyclone(Science):
     framework = "tensorflow"
     summary = "Tropical-cyclone centre localisation in gridded fields (VGG-like CNN, TensorFlow)"
     contract = 2
+    key_metrics = ("val/centre_err_cells", "val/recall")
 
     def config_class(self) -> type[BaseModel]:
         """The climate-cyclone configuration model."""

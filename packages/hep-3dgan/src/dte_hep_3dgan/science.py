@@ -19,6 +19,7 @@ class Hep3DGAN(Science):
     framework = "torch"
     summary = "Fast ECAL shower simulation with the 3DGAN conditional GAN"
     contract = 2
+    key_metrics = ("val/profile_max_rel_diff", "val/deposit_ratio_rel_diff")
     #: what `dte tune` optimises: the physics of the showers, not a GAN loss
     tune_metric = "val/profile_max_rel_diff"
     tune_direction = "minimize"

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from dte_core import evaluated
 
 from dte_virgo_gw import data as vdata
 from dte_virgo_gw import plots, signature, validation
@@ -82,7 +83,7 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
               else metrics[key] < metrics[f"baseline_{key}"])
     metrics["beats_baseline"] = float(better)
     plots.examples(out / "examples.png", shown, info.aux, info.frequencies,
-                   info.times)
+                   info.times, f"{evaluated.title(out, 'virgo-gw')}\n{_headline(metrics)}")
     if before:
         plots.glitch_power(out / "glitch_power.png", np.asarray(before),
                            {k: np.asarray(v) for k, v in after.items()},
@@ -90,6 +91,14 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
                             "baseline": metrics.get("baseline_glitch_removed_db",
                                                     float("nan"))})
     return metrics
+
+
+def _headline(metrics: dict[str, float]) -> str:
+    """The metric that matters, beside the baseline's."""
+    if "glitch_removed_db" in metrics:
+        return (f"glitch power removed {metrics['glitch_removed_db']:.2f} dB "
+                f"(linear baseline {metrics['baseline_glitch_removed_db']:.2f} dB)")
+    return f"L1 {metrics['l1']:.4g} (linear baseline {metrics['baseline_l1']:.4g})"
 
 
 def _candidates(lo, aux, main, pred, glitch, floor) -> list[dict[str, Any]]:

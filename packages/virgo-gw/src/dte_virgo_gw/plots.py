@@ -16,6 +16,10 @@ def _pyplot():
     return plt
 
 
+#: what the map pixels are: Q-transform energy normalised by each row's median/mean noise
+ENERGY_UNIT = "energy (noise level = 1)"
+
+
 def _show(ax, image, freqs, times, title, vmax, cmap="viridis", vmin=0.0):
     extent = (times[0], times[-1] + (times[1] - times[0]), 0, len(freqs))
     im = ax.imshow(image, origin="lower", aspect="auto", extent=extent, cmap=cmap,
@@ -27,8 +31,10 @@ def _show(ax, image, freqs, times, title, vmax, cmap="viridis", vmin=0.0):
     return im
 
 
-def examples(path: Path, samples: list[dict], aux_names: list[str], freqs, times) -> Path:
-    """One row per sample: auxiliary maps, target, prediction, residual, true glitch."""
+def examples(path: Path, samples: list[dict], aux_names: list[str], freqs, times,
+             title: str = "virgo-gw") -> Path:
+    """One row per sample: auxiliary maps, target, prediction, residual, true glitch; each map
+    with its colour bar, the figure titled with what was evaluated and its headline metric."""
     plt = _pyplot()
     k = len(aux_names)
     cols = k + 4
@@ -43,11 +49,15 @@ def examples(path: Path, samples: list[dict], aux_names: list[str], freqs, times
                    (s["cleaned"], "cleaned = main - glitch est.", vmax)]
         panels.append((s["glitch"], "true glitch", vmax) if s.get("glitch") is not None
                       else (s["prediction"] - s["cleaned"], "glitch estimate", vmax))
-        for col, (image, title, top) in enumerate(panels):
-            _show(axes[row, col], image, freqs, times, title, top or 1.0)
+        for col, (image, label, top) in enumerate(panels):
+            im = _show(axes[row, col], image, freqs, times, label, top or 1.0)
+            bar = fig.colorbar(im, ax=axes[row, col], fraction=0.046, pad=0.02)
+            bar.set_label(ENERGY_UNIT, fontsize=6)
+            bar.ax.tick_params(labelsize=5)
         axes[row, 0].set_ylabel("frequency (Hz)", fontsize=7)
     for ax in axes[-1]:
         ax.set_xlabel("time (s)", fontsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -19,6 +19,7 @@ class VirgoGW(Science):
     framework = "torch"
     summary = "Virgo glitch-noise subtraction from auxiliary channels (Q-transform denoiser)"
     contract = 2
+    key_metrics = ("val/glitch_removed_db", "val/cbc_kept")
     tune_metric = "val/glitch_removed_db"
     tune_direction = "maximize"
 
