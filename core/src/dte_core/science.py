@@ -41,6 +41,9 @@ class Science(ABC):
     #: the validation metric `dte tune` optimises by default, and its direction
     tune_metric: ClassVar[str] = "val/loss"
     tune_direction: ClassVar[str] = "minimize"
+    #: metric names (fnmatch patterns) whose value never changes over a run, e.g. a fixed
+    #: baseline's score: MLflow records them once as params instead of a metric per epoch
+    constant_metrics: ClassVar[tuple[str, ...]] = ()
 
     @cached_property
     def version(self) -> str:

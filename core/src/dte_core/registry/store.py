@@ -11,7 +11,7 @@ from dte_core import checkpoint, paths, rundir, sciences
 from dte_core.errors import DteError
 from dte_core.registry import package
 from dte_core.registry.uri import ModelRef
-from dte_core.tracking.mlflow_sink import client, ensure_run, read_state
+from dte_core.tracking.mlflow_sink import client, ensure_run, settled_state
 
 
 def _client(tracking_uri: str | None = None) -> tuple[Any, str]:
@@ -27,7 +27,7 @@ def register(run: rundir.RunDir, name: str, aliases: list[str], tags: dict[str, 
     checkpoint.verify(ckpt)
     mlf, uri = _client(tracking_uri)
     info = run.info()
-    state = read_state(run.path)
+    state = settled_state(run.path)  # a background upload may still be creating the run
     if state.get("tracking_uri") != uri or not state.get("run_id"):
         state = {"tracking_uri": uri}  # the run never reached this store: give it a run here
         ensure_run(mlf, state, info.get("science", "dte"), run.run_id,

@@ -21,6 +21,8 @@ class VirgoGW(Science):
     contract = 2
     tune_metric = "val/glitch_removed_db"
     tune_direction = "maximize"
+    # the linear baseline is fitted once and the injected signals are fixed
+    constant_metrics = ("val/baseline_*", "val/cbc_energy")
 
     def config_class(self) -> type[BaseModel]:
         """The virgo-gw configuration model."""
