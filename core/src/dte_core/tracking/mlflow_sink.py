@@ -22,7 +22,8 @@ from dte_core import paths
 from dte_core.tracking import Sink, flatten
 from dte_core.tracking.store import client, file_lock
 
-__all__ = ["MlflowSink", "client", "ensure_run", "read_state", "settled_state", "sync"]
+__all__ = ["MlflowSink", "client", "ensure_run", "pending", "read_state", "settle_all",
+           "settled_state", "sync"]
 
 STATE = "mlflow.json"
 RESERVED = ("step", "epoch", "time")
@@ -153,6 +154,13 @@ def settled_state(run_dir: Path, timeout_s: float = 120) -> dict[str, Any]:
         return read_state(run_dir)
 
 
+def settle_all(runs_root: Path, timeout_s: float = 120) -> None:
+    """Wait until no uploader is sending a run under `runs_root` (before reading MLflow)."""
+    deadline = time.monotonic() + timeout_s
+    for state_file in sorted(runs_root.glob(f"*/*/{STATE}")):
+        settled_state(state_file.parent, max(0.0, deadline - time.monotonic()))
+
+
 def sync(run_dir: Path, status: str | None, experiment: str, run_name: str,
          tags: Mapping[str, str], tracking_uri: str | None = None) -> dict[str, Any]:
     """Bring the MLflow run up to date with the run directory (used by `dte sync`)."""
@@ -163,6 +171,8 @@ def sync(run_dir: Path, status: str | None, experiment: str, run_name: str,
             raise DteError(f"The MLflow upload of {run_dir} is still running after 120 s "
                            f"(see {run_dir / LOG}); run `dte sync` again when it has ended.")
         state = read_state(run_dir)
+        if tracking_uri and state.get("tracking_uri") not in (None, tracking_uri):
+            state = {"job": state.get("job", {})}  # sent elsewhere: a fresh MLflow run there
         state.setdefault("tracking_uri", tracking_uri or paths.tracking_uri())
         mlf = client(state["tracking_uri"])
         ensure_run(mlf, state, experiment, run_name, {**tags, **source_tags(paths.project_dir())})
@@ -213,8 +223,11 @@ def source_tags(project: Path) -> dict[str, str]:
 class MlflowSink(Sink):
     """Starts the run's uploader process; never blocks, slows or fails the training."""
 
-    #: seconds `finish` waits for the upload to end before leaving it to the background
-    finish_wait_s = float(os.environ.get("DTE_MLFLOW_FINISH_WAIT", "0.5"))
+    #: seconds `finish` waits for the upload to end before leaving it to the background; a
+    #: SLURM job's processes die with the job, so there it waits as long as the uploader tries
+    finish_wait_s = float(os.environ.get("DTE_MLFLOW_FINISH_WAIT") or (
+        float(os.environ.get("DTE_MLFLOW_FINISH_TIMEOUT", "60")) + 30
+        if "SLURM_JOB_ID" in os.environ else 0.5))
 
     def __init__(self, run_dir: Path, tracking_uri: str, experiment: str, run_name: str,
                  tags: Mapping[str, str], warn: Callable[[str], None] | None = None,
