@@ -45,9 +45,9 @@ def test_embedded_store_under_project_dte(tmp_path):
 
 
 def test_real_server_with_system_metrics(tmp_path, live_mlflow_server):
-    # long enough (36 x 0.15 s) for the uploader to start and sample the machine
+    # long enough (36 x 0.25 s) for the uploader to start and sample the machine
     result = dte("train", "toy", "--set", "tracking.mlflow=true",
-                 "--set", "testing.step_delay=0.15", cwd=tmp_path,
+                 "--set", "testing.step_delay=0.25", cwd=tmp_path,
                  DTE_TRACKING_URI=live_mlflow_server.uri, DTE_MLFLOW_INTERVAL_S="0.5")
     assert result.returncode == 0, result.stderr
     run_dir = only_run(tmp_path)

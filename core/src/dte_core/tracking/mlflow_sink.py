@@ -225,9 +225,9 @@ class MlflowSink(Sink):
 
     #: seconds `finish` waits for the upload to end before leaving it to the background; a
     #: SLURM job's processes die with the job, so there it waits as long as the uploader tries
+    in_job = "SLURM_JOB_ID" in os.environ
     finish_wait_s = float(os.environ.get("DTE_MLFLOW_FINISH_WAIT") or (
-        float(os.environ.get("DTE_MLFLOW_FINISH_TIMEOUT", "60")) + 30
-        if "SLURM_JOB_ID" in os.environ else 0.5))
+        float(os.environ.get("DTE_MLFLOW_FINISH_TIMEOUT", "60")) + 30 if in_job else 0.5))
 
     def __init__(self, run_dir: Path, tracking_uri: str, experiment: str, run_name: str,
                  tags: Mapping[str, str], warn: Callable[[str], None] | None = None,
@@ -261,8 +261,12 @@ class MlflowSink(Sink):
             self.proc.stdin.close()
         except OSError:
             pass  # the uploader already ended; its log and mlflow.json say why
+        # an uploader still starting (no MLflow run yet) takes seconds: a short wait won't help
+        started = self.in_job or "DTE_MLFLOW_FINISH_WAIT" in os.environ or \
+            read_state(self.run_dir).get("run_id")
+        wait = self.finish_wait_s if started else 0
         try:
-            code = self.proc.wait(self.finish_wait_s)
+            code = self.proc.wait(wait)
         except subprocess.TimeoutExpired:
             self.warn(f"MLflow: the upload to {self.tracking_uri} finishes in the background "
                       f"(pid {self.proc.pid}, log {self.run_dir / LOG}); if it does not arrive, "

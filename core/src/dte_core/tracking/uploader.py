@@ -64,6 +64,17 @@ def system_monitor(state: dict[str, Any]) -> Any:
     return monitor
 
 
+def close_monitor(monitor: Any) -> None:
+    """Stop sampling and send what was sampled (MLflow's monitor drops a partial interval)."""
+    if monitor is None:
+        return
+    with contextlib.suppress(Exception):
+        monitor.finish()
+        monitor.collect_metrics()
+        monitor.publish_metrics(monitor.aggregate_metrics())
+        monitor.mlflow_logger.flush()
+
+
 def upload(run_dir: Path, end: EndOfRun) -> int:
     """Send the run until it has ended and arrived (0) or the server stayed away (1)."""
     state = sink.read_state(run_dir)
@@ -84,6 +95,7 @@ def upload(run_dir: Path, end: EndOfRun) -> int:
                     monitor = system_monitor(state)
             sink.send_pending(mlf, run_dir, state)
             if ended_at is not None:
+                monitor = close_monitor(monitor)
                 sink.send_final(mlf, run_dir, state, end.status)
                 return 0
             backoff = INTERVAL_S
@@ -96,10 +108,6 @@ def upload(run_dir: Path, end: EndOfRun) -> int:
             if ended_at is not None and time.monotonic() - ended_at > GIVE_UP_S:
                 return 1
             backoff = min(backoff * 2, 30.0)
-        finally:
-            if ended_at is not None and monitor is not None:
-                monitor.finish()
-                monitor = None
         end.event.wait(backoff if ended_at is None else min(backoff, 5.0))
 
 
