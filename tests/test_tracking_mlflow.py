@@ -147,7 +147,7 @@ def test_constants_once_as_params_and_git_source_tags(tmp_path, monkeypatch):
     (run_dir / "metrics.jsonl").write_text("".join(
         json.dumps({"step": s, "epoch": s // 10, "time": 1.0 + s, "val/loss": 1.0 / s,
                     "val/baseline_l1": 0.25, "val/cbc_energy": 3.5}) + "\n" for s in (10, 20)))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = f"sqlite:///{tmp_path / '.dte' / 'mlflow.db'}"  # the project's: artifacts under it
     write_state(run_dir, {"tracking_uri": uri,
                           "job": {"constants": ["val/baseline_*", "val/cbc_energy"]}})
     state = sync(run_dir, "finished", "virgo-gw", "r1", {"dte.science": "virgo-gw"})
