@@ -150,7 +150,10 @@ def send_final(mlf, run_dir: Path, state: dict[str, Any], status: str) -> None:
 
 def settled_state(run_dir: Path, timeout_s: float = 120) -> dict[str, Any]:
     """The run's MLflow bookkeeping once no uploader is sending it (waits up to `timeout_s`)."""
-    with file_lock(run_dir / UPLOAD_LOCK, timeout_s):
+    try:
+        with file_lock(run_dir / UPLOAD_LOCK, timeout_s):
+            return read_state(run_dir)
+    except OSError:  # a read-only run folder: nobody can be uploading from it
         return read_state(run_dir)
 
 
