@@ -249,6 +249,12 @@ class MlflowSink(Sink):
         state.update(tracking_uri=self.tracking_uri, job=self.job)
         state.pop("terminated", None)
         write_state(self.run_dir, state)
+
+    def log(self, metrics, step, epoch) -> None:
+        if self.proc is None:
+            self._spawn()  # after the first steps: its start-up never delays the first one
+
+    def _spawn(self) -> None:
         with (self.run_dir / LOG).open("ab") as log:
             # its own session: Ctrl-C and the launcher's group signals leave the upload running
             self.proc = subprocess.Popen(
@@ -258,7 +264,9 @@ class MlflowSink(Sink):
 
     def finish(self, status: str) -> None:
         if self.proc is None:
-            return
+            if not (self.run_dir / STATE).exists():
+                return  # the run ended before it started: nothing to record
+            self._spawn()
         try:
             self.proc.stdin.write(f"{status}\n".encode())
             self.proc.stdin.close()
