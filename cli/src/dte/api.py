@@ -401,9 +401,9 @@ def _log_evaluation(loaded: Model, metrics: dict[str, Any], folder: Path) -> Non
 
     tracked = loaded.tracked
     if tracked is None and loaded.run_path is not None:
-        from dte_core.tracking.mlflow_sink import read_state
+        from dte_core.tracking.mlflow_sink import settled_state
 
-        state = read_state(loaded.run_path)
+        state = settled_state(loaded.run_path)  # its upload may still be running
         tracked = (state["tracking_uri"], state["run_id"]) if state.get("run_id") else None
     if tracked is None:
         return

@@ -152,6 +152,9 @@ class TrackingConfig(StrictModel):
     the DTE_TRACKING_URI environment variable."""
     experiment: str | None = None
     """MLflow experiment name (null: the science name)."""
+    system_metrics: bool = True
+    """Record CPU, memory, disk, network (and GPU, with pynvml) use as MLflow system metrics
+    (needs psutil)."""
     tensorboard: bool = False
     """Also write TensorBoard event files into the run directory."""
     log_every: int = Field(10, ge=1)

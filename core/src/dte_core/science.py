@@ -44,6 +44,9 @@ class Science(ABC):
     #: the validation metrics that matter, shown on the console and in closing summaries (the
     #: rest go to metrics.jsonl); a metric's baseline, where logged, is `val/baseline_NAME`
     key_metrics: ClassVar[tuple[str, ...]] = ("val/loss",)
+    #: metric names (fnmatch patterns) whose value never changes over a run, e.g. a fixed
+    #: baseline's score: MLflow records them once as params instead of a metric per epoch
+    constant_metrics: ClassVar[tuple[str, ...]] = ()
 
     @cached_property
     def version(self) -> str:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any],
               engine: Engine, extra_tags: dict[str, str] | None = None,
-              key_metrics: tuple[str, ...] = ()) -> list[Sink]:
+              key_metrics: tuple[str, ...] = (),
+              constants: tuple[str, ...] = ()) -> list[Sink]:
     """The sinks of the chief: console, JSONL (always), MLflow and TensorBoard as configured."""
     from dte_core.tracking.console import ConsoleSink
     from dte_core.tracking.jsonl import JsonlSink
@@ -44,7 +45,8 @@ def sinks_for(run: rundir.RunDir, science: str, cfg: Any, info: dict[str, Any],
         sinks.append(MlflowSink(run.path, uri or paths.tracking_uri(),
                                 tracking.experiment or science, run.run_id,
                                 {"dte.science": science, "dte.run_dir": str(run.path),
-                                 **(extra_tags or {})}))
+                                 **(extra_tags or {})},
+                                constants=constants, system_metrics=tracking.system_metrics))
     if tracking.tensorboard:
         sinks.append(engine.tensorboard_sink(run.path / "tensorboard"))
     return sinks
@@ -82,7 +84,7 @@ def fit_run(run_path: Path, checkpoint: Path | None = None, callbacks: list | No
             tags = {"dte.strategy": strategy.name, "dte.world_size": str(strategy.processes),
                     **(extra_tags or {})}
             logger = Logger(sinks_for(run, science.name, cfg, info, engine, tags,
-                                      science.key_metrics)
+                                      science.key_metrics, science.constant_metrics)
                             if chief else [])
             trainer = engine.trainer(task, cfg.train, strategy, logger, run.checkpoints,
                                      science.name, cfg.tracking.log_every, callbacks)

@@ -136,6 +136,9 @@ def scale(
                                                 set_ or [], "local", None, slurm), weak)
         return
     if from_mlflow:
+        from dte_core.tracking.mlflow_sink import settle_all
+
+        settle_all(paths.runs_root())  # runs whose upload still goes on in the background
         rows = scaling.from_mlflow(science, experiment, tracking_uri or paths.tracking_uri())
         title = "Scaling from MLflow (medians over epochs after the first)"
     else:

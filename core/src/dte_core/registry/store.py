@@ -12,7 +12,7 @@ from dte_core import checkpoint, paths, rundir, sciences
 from dte_core.errors import DteError
 from dte_core.registry import package, pyfunc
 from dte_core.registry.uri import ModelRef
-from dte_core.tracking.mlflow_sink import client, read_state, sync
+from dte_core.tracking.mlflow_sink import client, settled_state, sync
 
 
 def _client(tracking_uri: str | None = None) -> tuple[Any, str]:
@@ -90,7 +90,7 @@ def _check_science(mlf: Any, name: str, run: rundir.RunDir, science: str) -> Non
 def tracked_run(mlf: Any, uri: str, run: rundir.RunDir) -> str:
     """The MLflow run id of `run` in the store at `uri`, uploading the run there when it has
     never reached that store (offline, or tracked elsewhere) instead of an empty twin."""
-    state = read_state(run.path)
+    state = settled_state(run.path)  # a background upload may still be creating the run
     if state.get("tracking_uri") == uri and state.get("run_id"):
         return state["run_id"]
     info = run.info()

@@ -8,12 +8,12 @@ new one, once, before MLflow reads it, so new artifacts land in this project and
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 from pathlib import Path
 
 from dte_core import paths
+from dte_core.tracking.store import file_lock
 
 RECORD = "store-root"
 #: (table, column) pairs that hold artifact locations in MLflow's SQL schema
@@ -73,8 +73,7 @@ def follow_project(state_dir: Path | None = None) -> int:
         if state.is_dir():
             record.write_text(str(project))
         return 0
-    with open(state / ".store-root.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with file_lock(state / ".store-root.lock"):
         try:
             old = Path(record.read_text().strip())
         except OSError:

@@ -22,6 +22,8 @@ class VirgoGW(Science):
     key_metrics = ("val/glitch_removed_db", "val/cbc_kept")
     tune_metric = "val/glitch_removed_db"
     tune_direction = "maximize"
+    # the linear baseline is fitted once and the injected signals are fixed
+    constant_metrics = ("val/baseline_*", "val/cbc_energy")
 
     def config_class(self) -> type[BaseModel]:
         """The virgo-gw configuration model."""
