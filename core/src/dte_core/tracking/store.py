@@ -57,9 +57,12 @@ def client(tracking_uri: str) -> Any:
     from dte_core import paths
 
     if tracking_uri == paths.embedded_tracking_uri():
+        import sqlite3
+
         from dte_core.tracking.relocate import follow_project
 
-        follow_project()  # a moved project: its artifact locations follow it first
+        with contextlib.suppress(OSError, sqlite3.Error):  # a read-only project stays as is
+            follow_project()  # a moved project: its artifact locations follow it first
     # MLflow migrates the schema when it first builds each store; two processes doing so at
     # once on a fresh file fail with `duplicate column name`
     with file_lock(db.with_name(db.name + ".lock")):
