@@ -71,7 +71,7 @@ def test_export_reproduces_the_model(project, fmt):
 
 def test_concurrent_registrations_get_two_versions(project):
     first, second = runs(project)
-    procs = [subprocess.Popen([DTE, "register", run, "--name", "racing"], cwd=project,
+    procs = [subprocess.Popen([DTE, "register", run, "--name", "racing", "--json"], cwd=project,
                               env=dte_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for run in (first, second)]
     outs = [p.communicate(timeout=300) for p in procs]

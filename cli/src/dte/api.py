@@ -302,10 +302,10 @@ class Model:
     models: dict[str, Any]
     source: str
     run_path: Path | None = None
-    #: (tracking URI, MLflow run id) that evaluations of this model are logged to
-    tracked: tuple[str, str] | None = None
     #: the checkpoint folder's name, where the model came from a run
     checkpoint: str | None = None
+    #: (tracking URI, MLflow run id) that evaluations of this model are logged to
+    tracked: tuple[str, str] | None = None
 
     def predict(self, output: Path | str, input: Path | str | None = None,
                 **options: Any) -> Any:
