@@ -79,3 +79,28 @@ def test_cli_refuses_a_newline_in_job_name_and_in_a_site_profile(dte, tmp_path):
 def test_jobs_refuse_what_is_not_a_job_id(dte, tmp_path, job_id):
     assert_clean_error(dte("jobs", "logs", job_id, cwd=tmp_path), "is not a SLURM job id")
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("flag", ["nodes", "array", "cpus_per_task"])
+def test_zero_counts_are_given_not_ignored(flag):
+    opts = SlurmOptions(**{flag: 0})
+    assert opts.given() == ["--" + flag.replace("_", "-")]
+    assert opts.argv() == ["--" + flag.replace("_", "-"), "0"]
+
+
+def test_zero_cpus_per_task_is_refused_even_over_a_site_default():
+    with pytest.raises(ConfigError, match="--cpus-per-task 0 must be 1 or more"):
+        _build(SiteProfile(python="python3", cpus_per_task=4), cpus_per_task=0)
+
+
+def test_local_runs_refuse_zero_slurm_counts_and_absurd_procs(dte, tmp_path):
+    assert_clean_error(dte("train", "toy", "--nodes", "0", "--dry-run", cwd=tmp_path),
+                       "--nodes only applies to batch jobs")
+    assert_clean_error(dte("train", "toy", "--procs", "100000", "--dry-run", cwd=tmp_path),
+                       "--procs 100000 is more worker processes than this host can run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mistyped_command_gets_a_suggestion(dte):
+    result = dte("trian", "toy")
+    assert result.returncode == 2 and "Did you mean 'train'?" in result.stderr

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+#: local worker processes allowed per CPU (oversubscribing a little is fine; 100000 is not)
+LOCAL_PROCS_PER_CPU = 8
 
 Overrides = Mapping[str, Any] | Iterable[str] | None
 
@@ -232,6 +236,12 @@ def worker_count(procs: int | None, gpus: int | None, science: Any) -> int:
     if procs is not None and procs < 1:
         raise ConfigError(f"--procs {procs} is not a number of processes: use --procs 1 or "
                           f"more (or leave it out for one in-process worker).")
+    most = LOCAL_PROCS_PER_CPU * (os.cpu_count() or 1)
+    if procs is not None and procs > most:
+        raise ConfigError(
+            f"--procs {procs} is more worker processes than this host can run ({os.cpu_count()} "
+            f"CPUs; at most {most} here). Ask for fewer, or spread them over nodes with "
+            f"--backend slurm --nodes N.")
     if gpus is not None:
         if gpus < 1:
             raise ConfigError(f"--gpus {gpus} is not a number of GPUs: use --gpus 1 or more.")

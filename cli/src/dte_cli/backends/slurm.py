@@ -145,7 +145,8 @@ def build(site: SiteProfile, opts: SlurmOptions, *, job_name: str, run_dirs: lis
     if req.container:
         profile = (site.container or ContainerProfile()).model_copy(
             update={"image": req.container})
-    cpus = req.cpus_per_task or (req.per_node if layout == "torchrun" else 1)
+    cpus = req.cpus_per_task if req.cpus_per_task is not None else (
+        req.per_node if layout == "torchrun" else 1)
     if cpus < 1:
         raise ConfigError(f"--cpus-per-task {cpus} must be 1 or more.")
     if seconds <= site.signal_grace_s:

@@ -79,7 +79,7 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
     from dte_cli.console import err
 
     to = target(opts, dry_run=dry_run)
-    copies = 1 if resume else (opts.array or 1)
+    copies = 1 if resume or opts.array is None else opts.array
     if copies < 1:
         raise ConfigError(f"--array {opts.array} must be 1 or more.")
     if opts.array and resume:

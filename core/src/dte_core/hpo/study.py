@@ -62,7 +62,7 @@ def has_secret(url: str) -> bool:
 
 
 def redact(text: str, url: str) -> str:
-    """`text` with the password of `url` replaced by ***, wherever it appears."""
+    """`text` with the password of `url` replaced by *** (as `:password@`, or as the URL)."""
     from urllib.parse import unquote, urlsplit
 
     try:
@@ -70,7 +70,7 @@ def redact(text: str, url: str) -> str:
     except ValueError:
         secret = None
     for form in {secret, unquote(secret or "")} - {None, ""}:
-        text = text.replace(f":{form}@", ":***@").replace(form, "***")
+        text = text.replace(f":{form}@", ":***@")
     return text
 
 
