@@ -277,6 +277,7 @@ class Model:
 
         if input is not None and not Path(input).exists():
             raise ConfigError(f"--input {input} does not exist.")
+        writable_output(Path(output))
         return self.science.predict(self.config, self.models, Path(output),
                                     Path(input) if input is not None else None,
                                     {k: str(v) for k, v in options.items()})
@@ -287,6 +288,25 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.source!r}, science={self.science.name!r})"
+
+
+def writable_output(output: Path) -> None:
+    """Refuse an --output whose folder is missing or cannot take a new file, before any work."""
+    import tempfile
+
+    from dte_core.errors import ConfigError
+
+    folder = output.parent
+    if not folder.is_dir():
+        raise ConfigError(f"--output {output}: the folder {folder} does not exist. Create it "
+                          f"first (mkdir -p {folder}) or write somewhere else.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dte-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: the folder {folder} cannot take a new file "
+                          f"({exc.strerror or type(exc).__name__}). Write somewhere you can "
+                          f"create files, e.g. --output ./{output.name}.") from None
 
 
 def load_model(ref: str, science: str | None = None, checkpoint: str | None = None,
