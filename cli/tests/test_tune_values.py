@@ -28,9 +28,11 @@ def test_a_study_name_outside_dte_is_refused_before_anything_is_written(dte, tmp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_unwritable_journal_is_one_paragraph(dte, tmp_path):
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)])
+def test_an_unwritable_journal_is_one_paragraph(dte, tmp_path, dry_run):
     assert_clean_error(dte("tune", "toy", "--trials", "1", "--storage", "journal:/proc/nope/x",
-                           cwd=tmp_path), "/proc/nope/x", "cannot be written")
+                           *dry_run, cwd=tmp_path), "/proc/nope/x", "cannot be written")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_storage_password_is_never_printed(dte, tmp_path):

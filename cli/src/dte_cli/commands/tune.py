@@ -170,9 +170,10 @@ def _target(opened: Any, trials: int) -> int:
 def _existing(name: str, url: str) -> Any:
     """The study if it exists, creating nothing (for --dry-run and --check)."""
     import optuna
-    from dte_core.hpo.study import open_storage
+    from dte_core.hpo.study import check_journal, open_storage
 
     if url.startswith("journal:") and not Path(url.removeprefix("journal:")).is_file():
+        check_journal(Path(url.removeprefix("journal:")))
         return None
     try:
         return optuna.load_study(study_name=name, storage=open_storage(url))

@@ -87,10 +87,7 @@ def open_storage(url: str) -> Any:
             path.parent.mkdir(parents=True, exist_ok=True)
             return JournalStorage(JournalFileBackend(str(path)))
         except OSError as exc:
-            raise ConfigError(
-                f"The study journal {str(path)!r} cannot be written ({exc.strerror or exc}). "
-                f"Give --storage journal:PATH in a folder you can write, or leave --storage "
-                f"out for a journal file under .dte/hpo/.") from None
+            raise _unwritable_journal(path, exc) from None
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
     except ImportError as exc:  # the database driver (Optuna re-raises it as ImportError)
@@ -107,6 +104,25 @@ def open_storage(url: str) -> Any:
             f"installed (PostgreSQL: pip install 'dte-core[postgres]'); or leave --storage out "
             f"for a journal file under .dte/hpo/."
         ) from None
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a journal that could not be created, leaving nothing behind (for --dry-run)."""
+    import tempfile
+
+    folder = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".dte-probe-"):
+            pass
+    except OSError as exc:
+        raise _unwritable_journal(path, exc) from None
+
+
+def _unwritable_journal(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"The study journal {str(path)!r} cannot be written ({exc.strerror or exc}). Give "
+        f"--storage journal:PATH in a folder you can write, or leave --storage out for a "
+        f"journal file under .dte/hpo/.")
 
 
 def sampler(name: str, space: Any, seed: int | None) -> Any:
