@@ -180,7 +180,8 @@ def test_bad_search_spaces(tmp_path, space, message):
 def test_unreachable_storage_says_which(tmp_path):
     url = "postgresql+psycopg://optuna:optuna@127.0.0.1:1/optuna"
     result = dte("tune", "toy", "--trials", "1", "--storage", url, cwd=tmp_path)
-    assert result.returncode == 2 and url in result.stderr
+    shown = "postgresql+psycopg://optuna:***@127.0.0.1:1/optuna"  # the password never shows
+    assert result.returncode == 2 and shown in result.stderr and url not in result.stderr
 
 
 def test_existing_study_with_other_direction(tmp_path):

@@ -3,16 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-
-def assert_clean_error(result, *needles):
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("Error: ")
-    assert result.stdout == ""
-    text = " ".join(result.stderr.split())
-    for needle in needles:
-        assert needle in text, text
+from clean_error import assert_clean_error
 
 
 def test_unknown_science(dte):

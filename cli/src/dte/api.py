@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+#: local worker processes allowed per CPU (oversubscribing a little is fine; 100000 is not)
+LOCAL_PROCS_PER_CPU = 8
 
 Overrides = Mapping[str, Any] | Iterable[str] | None
 
@@ -276,6 +280,12 @@ def worker_count(procs: int | None, gpus: int | None, science: Any) -> int:
     if procs is not None and procs < 1:
         raise ConfigError(f"--procs {procs} is not a number of processes: use --procs 1 or "
                           f"more (or leave it out for one in-process worker).")
+    most = LOCAL_PROCS_PER_CPU * (os.cpu_count() or 1)
+    if procs is not None and procs > most:
+        raise ConfigError(
+            f"--procs {procs} is more worker processes than this host can run ({os.cpu_count()} "
+            f"CPUs; at most {most} here). Ask for fewer, or spread them over nodes with "
+            f"--backend slurm --nodes N.")
     if gpus is not None:
         if gpus < 1:
             raise ConfigError(f"--gpus {gpus} is not a number of GPUs: use --gpus 1 or more.")
@@ -315,6 +325,7 @@ class Model:
 
         if input is not None and not Path(input).exists():
             raise ConfigError(f"--input {input} does not exist.")
+        writable_output(Path(output))
         return self.science.predict(self.config, self.models, Path(output),
                                     Path(input) if input is not None else None,
                                     {k: str(v) for k, v in options.items()})
@@ -325,6 +336,25 @@ class Model:
 
     def __repr__(self) -> str:
         return f"Model({self.source!r}, science={self.science.name!r})"
+
+
+def writable_output(output: Path) -> None:
+    """Refuse an --output whose folder is missing or cannot take a new file, before any work."""
+    import tempfile
+
+    from dte_core.errors import ConfigError
+
+    folder = output.parent
+    if not folder.is_dir():
+        raise ConfigError(f"--output {output}: the folder {folder} does not exist. Create it "
+                          f"first (mkdir -p {folder}) or write somewhere else.")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dte-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: the folder {folder} cannot take a new file "
+                          f"({exc.strerror or type(exc).__name__}). Write somewhere you can "
+                          f"create files, e.g. --output ./{output.name}.") from None
 
 
 def load_model(ref: str, science: str | None = None, checkpoint: str | None = None,

@@ -81,6 +81,17 @@ class LazyGroup(TyperGroup):
         command.name = cmd_name
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[Any, ...]:
+        """Click's resolution, with "Did you mean" for a mistyped command name."""
+        if args and not ctx.resilient_parsing and self.get_command(ctx, args[0]) is None \
+                and not args[0].startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(args[0], self.list_commands(ctx), n=1)
+            if close:
+                ctx.fail(f"No such command '{args[0]}'. Did you mean '{close[0]}'?")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List commands by panel from their static help, without importing their modules."""
         short = {name: text for name, (_, text) in self.lazy_commands.items()}

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from dte_core.errors import DteError
 
+from dte_cli.backends.values import ssh_target
+
 
 class HostError(DteError):
     """A scheduler command or the ssh connection failed."""
@@ -29,6 +31,10 @@ class Host:
     target: str | None = None
     ssh_options: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.target is not None:
+            ssh_target("--remote (or a site profile's `remote`)", self.target)
+
     @property
     def label(self) -> str:
         return self.target or "this host"
@@ -36,7 +42,7 @@ class Host:
     def argv(self, command: list[str]) -> list[str]:
         if self.target is None:
             return command
-        return ["ssh", "-o", "BatchMode=yes", *self.ssh_options, self.target,
+        return ["ssh", "-o", "BatchMode=yes", *self.ssh_options, "--", self.target,
                 shlex.join(command)]
 
     def run(self, command: list[str], stdin: bytes | None = None, check: bool = True,

@@ -10,6 +10,7 @@ from pathlib import Path
 from dte_core.errors import DteError
 from dte_core.paths import state_dir
 
+from dte_cli.backends import values
 from dte_cli.backends.hosts import Host
 
 
@@ -55,6 +56,7 @@ def all_jobs() -> list[JobRecord]:
 
 
 def find(job_id: str) -> JobRecord:
+    values.job_id(job_id)
     for job in reversed(all_jobs()):
         if job.job_id == job_id:
             return job

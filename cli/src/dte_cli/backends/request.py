@@ -59,7 +59,7 @@ class SlurmOptions:
 
     def given(self) -> list[str]:
         """The SLURM flags that were set, as written on the command line."""
-        return [_name(f) for f in _flag_fields() if getattr(self, f.name)]
+        return [_name(f) for f in _flag_fields() if _given(getattr(self, f.name))]
 
     def argv(self) -> list[str]:
         """The SLURM flags that were set, as arguments for another `dte` command."""
@@ -70,7 +70,7 @@ class SlurmOptions:
                 args.append(_name(f))
             elif isinstance(value, list):
                 args += [a for item in value for a in (_name(f), item)]
-            elif value not in (None, False):
+            elif _given(value):
                 args += [_name(f), str(value)]
         return args
 
@@ -86,7 +86,7 @@ def merged(site: SiteProfile, opts: SlurmOptions) -> SlurmOptions:
         opts, time=opts.time or site.time, partition=opts.partition or site.partition,
         account=opts.account or site.account, qos=opts.qos or site.qos,
         constraint=opts.constraint or site.constraint, mem=opts.mem or site.mem,
-        cpus_per_task=opts.cpus_per_task or site.cpus_per_task,
+        cpus_per_task=site.cpus_per_task if opts.cpus_per_task is None else opts.cpus_per_task,
         gpus=site.gpus_per_node if opts.gpus is None else opts.gpus,
         container=opts.container or (site.container.image if site.container else None),
         env=[*(f"{k}={v}" for k, v in site.env.items()), *opts.env],
@@ -136,6 +136,11 @@ def slurm_options(omit: Iterable[str] = ()) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorate
+
+
+def _given(value: Any) -> bool:
+    """Set on the command line: `--nodes 0` counts (it is refused, not ignored)."""
+    return value is not None and value is not False and value != []
 
 
 def _flag_fields() -> list[Field]:

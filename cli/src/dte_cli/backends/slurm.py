@@ -3,7 +3,8 @@
 Layouts: `torchrun` (one task per node running dte_core.launch, which starts the node's workers
 under torchrun with a c10d rendezvous on the first node, port derived from the job id) and
 `per-task` (one task per worker: Horovod, native DeepSpeed). Every value that reaches the
-script is shell-quoted; only the site's own setup lines (and --setup) are shell on purpose.
+script is one line (no control characters, `values.check_request`) and shell-quoted; only the
+site's own setup lines (and --setup) are shell on purpose.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dte_core.errors import ConfigError
 
 from dte_cli.backends.request import SlurmOptions, merged
 from dte_cli.backends.sites import ContainerProfile, SiteProfile
+from dte_cli.backends.values import check_request
 
 TIME_FORMS = [
     (re.compile(r"^(\d+)$"), ("m",)),
@@ -95,6 +97,7 @@ def build(site: SiteProfile, opts: SlurmOptions, *, job_name: str, run_dirs: lis
 
     `job_name` is the name used without --job-name; `python` without a site's `python`.
     """
+    check_request(site, opts)
     req = merged(site, opts)
     nodes = 1 if req.nodes is None else req.nodes
     if nodes < 1:
@@ -142,7 +145,8 @@ def build(site: SiteProfile, opts: SlurmOptions, *, job_name: str, run_dirs: lis
     if req.container:
         profile = (site.container or ContainerProfile()).model_copy(
             update={"image": req.container})
-    cpus = req.cpus_per_task or (req.per_node if layout == "torchrun" else 1)
+    cpus = req.cpus_per_task if req.cpus_per_task is not None else (
+        req.per_node if layout == "torchrun" else 1)
     if cpus < 1:
         raise ConfigError(f"--cpus-per-task {cpus} must be 1 or more.")
     if seconds <= site.signal_grace_s:

@@ -18,6 +18,7 @@ from dte_core.errors import ConfigError
 from dte_cli.backends import jobs, sites, slurm
 from dte_cli.backends.hosts import Host
 from dte_cli.backends.request import SlurmOptions, merged
+from dte_cli.backends.values import check_request
 
 
 @dataclass
@@ -42,6 +43,7 @@ def target(opts: SlurmOptions, *, dry_run: bool) -> Target:
     """The site profile, the host that runs sbatch (--remote, else the site's `remote`, else
     this one) and the job's work directory (asked of the login host unless `dry_run`)."""
     site = sites.load(opts.site)
+    check_request(site, opts)
     host = Host(merged(site, opts).remote, site.ssh_options)
     if host.target and not dry_run:
         workdir = host.home_path(site.remote_workdir)
@@ -77,7 +79,7 @@ def submit(science: Any, cfg: Any, root: Path, opts: SlurmOptions, *, dry_run: b
     from dte_cli.console import err
 
     to = target(opts, dry_run=dry_run)
-    copies = 1 if resume else (opts.array or 1)
+    copies = 1 if resume or opts.array is None else opts.array
     if copies < 1:
         raise ConfigError(f"--array {opts.array} must be 1 or more.")
     if opts.array and resume:

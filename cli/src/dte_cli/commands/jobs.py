@@ -87,14 +87,15 @@ def logs(job_id: JobArg,
     """The job's output file(s) (slurm-JOB.out in the run directory)."""
     import subprocess
 
-    from dte_cli.backends import jobs
+    from dte_cli.backends import jobs, values
 
     job = jobs.find(job_id)
     host = job.host()
     folder = job.run_dirs[0] if not job.array else job.run_dirs[0].rsplit("/", 1)[0]
-    pattern = f"slurm-{job.job_id}.out" if not job.array else f"slurm-{job.job_id}_*.out"
-    command = ["sh", "-c", f'cd "$1" && exec tail -n {int(lines)} {"-F" if follow else ""} '
-               f'{pattern}', "sh", folder]
+    # the job id is checked digits (`values.job_id`) and reaches sh as an argument, never as code
+    pattern = '"slurm-$2.out"' if not job.array else '"slurm-$2_"*.out'
+    command = ["sh", "-c", f'cd "$1" && exec tail -n "$3" {"-F" if follow else ""} {pattern}',
+               "sh", folder, values.job_id(job.job_id), str(int(lines))]
     if not follow:
         print(host.text(command, check=False), end="")
         return

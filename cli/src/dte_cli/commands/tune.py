@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -121,8 +122,9 @@ def run(
         searched = space_module.parse(raw, sci.Config, f"{sci.name}'s default search space")
     studies.sampler(sampler, searched, seed)  # check the names before anything is created
     pruners.make(pruner, cfg.train.epochs)
-    name = study or f"{sci.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = studies.check_name(study or f"{sci.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     url = storage or studies.default_storage_url(name)
+    shown = studies.redact(url, url)
     if backend == "slurm":
         _check_cluster_storage(url, procs, slurm)
     if dry_run or slurm.check:  # render only: read the study, create nothing
@@ -134,17 +136,21 @@ def run(
         target = _target(opened, trials)
         opened.set_user_attr("target", target)
         parent_run.open_for(opened, sci.name, name, cfg)
-    worker_args = ["--study", name, "--storage", url, "--target", str(target), "--sampler",
-                   sampler, "--pruner", pruner]
+    # a password travels in the workers' environment, not on their command lines (`ps`)
+    secret = studies.has_secret(url)
+    worker_args = ["--study", name, *([] if secret else ["--storage", url]), "--target",
+                   str(target), "--sampler", sampler, "--pruner", pruner]
     if timeout:
         worker_args += ["--timeout", str(timeout)]
     worker_args += ["--grace", str(grace)]
     err().print(f"study {name}: {trials} more trial(s) (target {target}), {workers} worker(s), "
-                f"metric {metric} ({direction}), storage {url}")
+                f"metric {metric} ({direction}), storage {shown}")
     if backend == "slurm":
         from dte_cli.backends.submit import submit_workers
 
         seeded = [*worker_args, *(["--seed", str(seed)] if seed is not None else [])]
+        if secret:
+            slurm = replace(slurm, env=[*slurm.env, f"{studies.STORAGE_ENV}={url}"])
         submit_workers(sci.name, name, seeded, workers, slurm, dry_run=dry_run)
         return
     if dry_run:
@@ -175,9 +181,10 @@ def _target(opened: Any, trials: int) -> int:
 def _existing(name: str, url: str) -> Any:
     """The study if it exists, creating nothing (for --dry-run and --check)."""
     import optuna
-    from dte_core.hpo.study import open_storage
+    from dte_core.hpo.study import check_journal, open_storage
 
     if url.startswith("journal:") and not Path(url.removeprefix("journal:")).is_file():
+        check_journal(Path(url.removeprefix("journal:")))
         return None
     try:
         return optuna.load_study(study_name=name, storage=open_storage(url))
@@ -229,7 +236,7 @@ def _run_local(name: str, url: str, worker_args: list[str], workers: int, procs:
 
     logs = studies.hpo_dir(name)
     logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get(
+    env = {**os.environ, studies.STORAGE_ENV: url, "OMP_NUM_THREADS": os.environ.get(
         "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // (workers * procs))))}
     procs_list = []
     for index in range(workers):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,12 +28,50 @@ GRACE_S = 30.0
 COUNTED = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
 
 
+STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+#: where a storage URL's secret travels to workers instead of their command line (`ps`)
+STORAGE_ENV = "DTE_HPO_STORAGE"
+
+
+def check_name(study: str) -> str:
+    """`study` if it is a safe file name (it names files under .dte/hpo/ and runs/)."""
+    if not STUDY_NAME.match(study) or ".." in study:
+        raise ConfigError(
+            f"--study {study!r} is not a usable study name: use up to 100 letters, digits, '.', "
+            f"'-' and '_', starting with a letter or digit and without '..' (it names the "
+            f"study's files under .dte/hpo/), e.g. --study toy-lr-search.")
+    return study
+
+
 def hpo_dir(study: str) -> Path:
-    return paths.state_dir() / "hpo" / study
+    return paths.state_dir() / "hpo" / check_name(study)
 
 
 def default_storage_url(study: str) -> str:
-    return f"journal:{paths.state_dir() / 'hpo' / (study + '.journal')}"
+    return f"journal:{paths.state_dir() / 'hpo' / (check_name(study) + '.journal')}"
+
+
+def has_secret(url: str) -> bool:
+    """Whether `url` carries a password (`scheme://user:password@host/...`)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
+def redact(text: str, url: str) -> str:
+    """`text` with the password of `url` replaced by *** (as `:password@`, or as the URL)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        secret = urlsplit(url).password
+    except ValueError:
+        secret = None
+    for form in {secret, unquote(secret or "")} - {None, ""}:
+        text = text.replace(f":{form}@", ":***@")
+    return text
 
 
 def open_storage(url: str) -> Any:
@@ -44,23 +83,46 @@ def open_storage(url: str) -> Any:
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         path = Path(url.removeprefix("journal:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return JournalStorage(JournalFileBackend(str(path)))
+        except OSError as exc:
+            raise _unwritable_journal(path, exc) from None
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
     except ImportError as exc:  # the database driver (Optuna re-raises it as ImportError)
         driver = getattr(exc, "name", None) or url.split(":", 1)[0]
         raise MissingDependencyError(
-            f"The study storage {url!r} needs a database driver ({driver}) that is not "
-            f"installed. For PostgreSQL: pip install 'dte-core[postgres]'; or leave --storage "
-            f"out for a journal file under .dte/hpo/.") from None
+            f"The study storage {redact(url, url)!r} needs a database driver ({driver}) that "
+            f"is not installed. For PostgreSQL: pip install 'dte-core[postgres]'; or leave "
+            f"--storage out for a journal file under .dte/hpo/.") from None
     except Exception as exc:  # sqlalchemy raises many types for an unreachable database
         raise ConfigError(
-            f"The study storage {url!r} cannot be reached or used ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:300]}). Check the URL, that the database server runs "
-            f"and accepts this user, and that its driver is installed (PostgreSQL: pip install "
-            f"'dte-core[postgres]'); or leave --storage out for a journal file under .dte/hpo/."
+            f"The study storage {redact(url, url)!r} cannot be reached or used "
+            f"({type(exc).__name__}: {redact(str(exc).splitlines()[0][:300], url)}). Check the "
+            f"URL, that the database server runs and accepts this user, and that its driver is "
+            f"installed (PostgreSQL: pip install 'dte-core[postgres]'); or leave --storage out "
+            f"for a journal file under .dte/hpo/."
         ) from None
+
+
+def check_journal(path: Path) -> None:
+    """Refuse a journal that could not be created, leaving nothing behind (for --dry-run)."""
+    import tempfile
+
+    folder = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".dte-probe-"):
+            pass
+    except OSError as exc:
+        raise _unwritable_journal(path, exc) from None
+
+
+def _unwritable_journal(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"The study journal {str(path)!r} cannot be written ({exc.strerror or exc}). Give "
+        f"--storage journal:PATH in a folder you can write, or leave --storage out for a "
+        f"journal file under .dte/hpo/.")
 
 
 def sampler(name: str, space: Any, seed: int | None) -> Any:

@@ -166,7 +166,9 @@ def _tell(study: Any, trial: Any, result: Any, pruning: Pruning) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dte_core.hpo.worker")
     parser.add_argument("--study", required=True)
-    parser.add_argument("--storage", required=True)
+    parser.add_argument("--storage", default=os.environ.get(studies.STORAGE_ENV),
+                        help=f"storage URL (default ${studies.STORAGE_ENV}, where a URL with a "
+                             f"password is passed)")
     parser.add_argument("--target", type=int, required=True)
     parser.add_argument("--sampler", default="tpe")
     parser.add_argument("--pruner", default=pruners.DEFAULT)
@@ -176,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--grace", type=float, default=studies.GRACE_S)
     args = parser.parse_args(argv)
+    if not args.storage:
+        parser.error(f"--storage or ${studies.STORAGE_ENV} is required")
     try:
         code = work(args)
     except DteError as exc:

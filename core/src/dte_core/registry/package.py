@@ -1,8 +1,10 @@
-"""A model package: weights (safetensors), config, manifest and metadata; loading rebuilds the
-architecture from the science package and never unpickles anything."""
+"""A model package: weights (safetensors), config, manifest and metadata; loading checks every
+file against the sha256 recorded at build time, rebuilds the architecture from the science
+package and never unpickles anything."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import warnings
@@ -52,16 +54,66 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
     if example:
         metadata["input_example"] = {name: [a.tolist() for a in arrays]
                                      for name, arrays in example.items()}
+    metadata["files"] = file_hashes(folder)
     (folder / META).write_text(json.dumps(metadata, indent=2))
     return metadata
 
 
+def file_hashes(folder: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file of the package but its metadata, by relative path."""
+    return {path.relative_to(folder).as_posix(): {"sha256": _sha256(path),
+                                                  "bytes": path.stat().st_size}
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != META}
+
+
+def verify(folder: Path, meta: dict[str, Any]) -> None:
+    """Refuse a package whose files are links, unlisted, missing, or not the ones built."""
+    recorded = meta.get("files")
+    if not isinstance(recorded, dict):
+        raise DteError(_tampered(folder, f"its {META} records no file hashes (made by an older "
+                                         f"dte, or edited)"))
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            raise DteError(_tampered(folder, f"'{name}' is a symbolic link; a package holds "
+                                             f"only its own files"))
+        if path.is_file() and name != META and name not in recorded:
+            raise DteError(_tampered(folder, f"'{name}' is not one of its recorded files"))
+    for name, want in recorded.items():
+        path = folder / name
+        if not isinstance(want, dict) or ".." in Path(name).parts or Path(name).is_absolute() \
+                or not path.is_file():
+            raise DteError(_tampered(folder, f"the recorded file '{name}' is missing"))
+        if path.stat().st_size != want.get("bytes") or _sha256(path) != want.get("sha256"):
+            raise DteError(_tampered(folder, f"'{name}' is not the file it was built with "
+                                             f"(size or sha256 differ: truncated or changed)"))
+
+
+def _tampered(folder: Path, why: str) -> str:
+    return (f"The model package {folder} cannot be trusted: {why}. Delete the folder (a "
+            f"registered model is downloaded again on the next use) or package the run again "
+            f"with `dte register`.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def read_meta(folder: Path) -> dict[str, Any]:
+    if (folder / META).is_symlink():
+        raise DteError(_tampered(folder, f"its {META} is a symbolic link"))
     try:
-        return json.loads((folder / META).read_text())
-    except (OSError, ValueError) as exc:
+        meta = json.loads((folder / META).read_text())
+    except (OSError, ValueError) as exc:  # never echo the file: it may be anything
         raise DteError(f"'{folder}' is not a dte model package (no readable {META}: "
-                       f"{exc}).") from None
+                       f"{type(exc).__name__}).") from None
+    if not isinstance(meta, dict):
+        raise DteError(f"'{folder}' is not a dte model package ({META} is not an object).")
+    return meta
 
 
 def check_compatible(meta: dict[str, Any], science: Science) -> None:
@@ -90,10 +142,24 @@ def load(folder: Path, science: Science | None = None, device: str = "cpu"
          ) -> tuple[Science, Any, dict[str, Any]]:
     """(science, config, models in eval mode) from a package folder."""
     meta = read_meta(folder)
-    science = science or sciences.load(meta["science"])
+    verify(folder, meta)
+    science = science or sciences.load(str(meta.get("science")))
     check_compatible(meta, science)
+    if meta.get("framework", science.framework) != science.framework:
+        raise DteError(f"The model package {folder} says its weights are for "
+                       f"{meta.get('framework')!r}, but the science '{science.name}' runs on "
+                       f"{science.framework}: it was not made by this science. Package the run "
+                       f"again with `dte register`.")
     config = datasig.attach(config_layer.resolve(science.Config, folder / "config.yaml"), folder)
     models = science.task(config).configure_models()
-    engines.get(meta.get("framework", science.framework)).load_weights(
-        models, folder / WEIGHTS, folder, device)
+    try:
+        engines.get(science.framework).load_weights(models, folder / WEIGHTS, folder, device)
+    except DteError:
+        raise
+    except Exception as exc:  # safetensors and load_state_dict raise many kinds
+        raise DteError(f"The weights of the model package {folder} do not fit the science "
+                       f"'{science.name}' {science.version} ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}). "
+                       f"Package the run again with `dte register`, or install the science "
+                       f"version it was made with ({meta.get('science_version')}).") from None
     return science, config, models

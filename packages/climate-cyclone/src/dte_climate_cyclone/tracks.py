@@ -450,6 +450,8 @@ def centres_on(points: Points, times: np.ndarray, grid: Grid, max_gap_h: float =
     bounds = np.flatnonzero(np.r_[True, sid_sorted[1:] != sid_sorted[:-1], True])
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         idx = order[a:b]
+        if not len(idx):  # no track points at all (a file with zero cyclones)
+            continue
         ts = points.time[idx].astype(np.int64).astype(np.float64)
         ts, unique = np.unique(ts, return_index=True)
         idx = idx[unique]

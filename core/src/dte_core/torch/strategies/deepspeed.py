@@ -181,6 +181,37 @@ class DeepSpeed(DistributedDataParallel):
 
     def load_states(self, directory: Path) -> dict[str, Any]:
         for name, engine in self.engines.items():
+            # DeepSpeed unpickles its shards with weights_only=False: a copied or shared run
+            # folder could run any pickle. Load them as plain tensors and data instead.
+            engine.checkpoint_engine.load = safe_shard_load
             engine.load_checkpoint(str(directory / SHARDS), tag=name,
                                    load_optimizer_states=True, load_lr_scheduler_states=False)
         return super().load_states(directory)
+
+
+def shard_globals() -> list[Any]:
+    """The DeepSpeed types its own shards hold, allowed besides tensors and plain data."""
+    from deepspeed.runtime.fp16.loss_scaler import DynamicLossScaler, LossScaler
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+    from deepspeed.utils.tensor_fragment import fragment_address
+
+    return [LossScaler, DynamicLossScaler, ZeroStageEnum, fragment_address]
+
+
+def safe_shard_load(path: str, map_location: Any = None) -> Any:
+    """torch.load of one DeepSpeed shard with weights_only=True and `shard_globals` allowed."""
+    import pickle
+
+    import torch
+
+    from dte_core.errors import DteError
+
+    try:
+        with torch.serialization.safe_globals(shard_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise DteError(
+            f"The DeepSpeed shard {path} holds objects that are not tensors or plain data "
+            f"({str(exc).splitlines()[0][:200]}); dte does not unpickle them, since a shard from "
+            f"a copied or shared run folder could run code. Resume from a checkpoint this dte "
+            f"wrote, or start the run again.") from None
