@@ -106,6 +106,17 @@ def test_constraint_violation_is_reported():
         resolve(Root, None, ["train.epochs=0"])
 
 
+def test_unknown_strategy_is_refused_with_the_registered_ones():
+    from dte_core.schemas import TrainConfig
+
+    class WithTrain(StrictModel):
+        train: TrainConfig = TrainConfig()
+
+    with pytest.raises(ConfigError, match="unknown strategy; registered: auto, single, ddp"):
+        resolve(WithTrain, None, ["train.strategy=nccl-magic"])
+    assert resolve(WithTrain, None, ["train.strategy=ddp"]).train.strategy == "ddp"
+
+
 def test_set_without_equals():
     with pytest.raises(ConfigError, match="has no '='"):
         resolve(Root, None, ["train.epochs"])

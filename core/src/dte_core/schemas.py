@@ -134,6 +134,15 @@ class TrainConfig(StrictModel):
                              f"is a typo, not a schedule")
         return value
 
+    @field_validator("strategy", mode="after")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        from dte_core import strategies
+
+        if value not in strategies.available():
+            raise ValueError(f"unknown strategy; registered: {', '.join(strategies.available())}")
+        return value
+
     @model_validator(mode="after")
     def _has_an_end(self) -> TrainConfig:
         if self.epochs == 0 and self.max_steps is None:
