@@ -54,9 +54,14 @@ def build(run: rundir.RunDir, ckpt: Path, folder: Path) -> dict[str, Any]:
     if example:
         metadata["input_example"] = {name: [a.tolist() for a in arrays]
                                      for name, arrays in example.items()}
+    seal(folder, metadata)
+    return metadata
+
+
+def seal(folder: Path, metadata: dict[str, Any]) -> None:
+    """Record every file's hash in the metadata and write it (again, after files are added)."""
     metadata["files"] = file_hashes(folder)
     (folder / META).write_text(json.dumps(metadata, indent=2))
-    return metadata
 
 
 def file_hashes(folder: Path) -> dict[str, dict[str, Any]]:

@@ -53,6 +53,9 @@ def add_flavour(folder: Path, meta: dict[str, Any]) -> bool:
         f"dependencies:\n  - -r requirements.txt\n")
     add_to_model(mlmodel, loader_module=LOADER, python_env="python_env.yaml")
     mlmodel.save(str(folder / "MLmodel"))
+    from dte_core.registry import package
+
+    package.seal(folder, meta)  # the flavour's files are part of the package
     return True
 
 
