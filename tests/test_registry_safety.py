@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,8 +125,12 @@ def test_registered_version_is_a_pyfunc_model_that_mlflow_serves(project):
     assert model.metadata.signature is not None
     np.testing.assert_allclose(model.predict({"net": x}), expected, rtol=1e-6)
     port = free_port()
-    env = dte_env(MLFLOW_TRACKING_URI=uri, MLFLOW_REGISTRY_URI=uri)
-    mlflow_cli = shutil.which("mlflow", path=str(sys.prefix) + "/bin") or "mlflow"
+    import os
+
+    bin_dir = str(Path(sys.executable).parent)  # mlflow serves with the venv's uvicorn
+    env = dte_env(MLFLOW_TRACKING_URI=uri, MLFLOW_REGISTRY_URI=uri,
+                  PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    mlflow_cli = shutil.which("mlflow", path=bin_dir) or "mlflow"
     server = subprocess.Popen([mlflow_cli, "models", "serve", "-m", "models:/served-toy/1",
                                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
                               cwd=project, env=env, stdout=subprocess.DEVNULL,
@@ -148,7 +153,6 @@ def test_registered_version_is_a_pyfunc_model_that_mlflow_serves(project):
         np.testing.assert_allclose(np.asarray(answer["predictions"], dtype="f4"), expected,
                                    rtol=1e-5)
     finally:
-        import os
         import signal
 
         os.killpg(server.pid, signal.SIGTERM)

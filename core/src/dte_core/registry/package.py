@@ -64,11 +64,17 @@ def seal(folder: Path, metadata: dict[str, Any]) -> None:
     (folder / META).write_text(json.dumps(metadata, indent=2))
 
 
+#: files a package may hold unsealed: its metadata, and the note MLflow writes beside a model it
+#: loads by `models:/` URI (name and version, no code)
+UNSEALED = frozenset({META, "registered_model_meta"})
+
+
 def file_hashes(folder: Path) -> dict[str, dict[str, Any]]:
     """sha256 and size of every file of the package but its metadata, by relative path."""
     return {path.relative_to(folder).as_posix(): {"sha256": _sha256(path),
                                                   "bytes": path.stat().st_size}
-            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != META}
+            for path in sorted(folder.rglob("*")) if path.is_file()
+            and path.relative_to(folder).as_posix() not in UNSEALED}
 
 
 def verify(folder: Path, meta: dict[str, Any]) -> None:
@@ -82,7 +88,7 @@ def verify(folder: Path, meta: dict[str, Any]) -> None:
         if path.is_symlink():
             raise DteError(_tampered(folder, f"'{name}' is a symbolic link; a package holds "
                                              f"only its own files"))
-        if path.is_file() and name != META and name not in recorded:
+        if path.is_file() and name not in UNSEALED and name not in recorded:
             raise DteError(_tampered(folder, f"'{name}' is not one of its recorded files"))
     for name, want in recorded.items():
         path = folder / name
