@@ -81,7 +81,7 @@ def test_a_new_science_installs_from_wheels_and_trains_with_two_processes(
     assert info["epoch"] == 3 and math.isfinite(info["metrics"]["val/r2"])
     assert not any(k.startswith("val/_") for k in info["metrics"])
 
-    scores = json.loads(ok(run(dte, "evaluate", name, "--run", "latest", cwd=project,
+    scores = json.loads(ok(run(dte, "evaluate", name, "--run", "latest", "--json", cwd=project,
                                env=env)).stdout)
     assert scores["heldout_samples"] == 102 and scores["r2"] > 0.5
     assert (run_dir / "evaluation" / "predictions.png").stat().st_size > 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -121,7 +122,8 @@ def test_killed_launcher_takes_its_workers_and_the_run_resumes(tmp_path):
         time.sleep(0.1)
     assert not any(alive(pid) for pid in workers), "workers outlived their launcher"
     shown = dte("runs", "show", run.name, "--json", cwd=tmp_path)
-    assert '"status": "interrupted"' in shown.stdout, shown.stdout
+    # never `running`: the lock reads `interrupted`, or a worker recorded `failed` as it died
+    assert json.loads(shown.stdout)["status"] in ("interrupted", "failed"), shown.stdout
     resumed = dte("train", "toy", "--resume", "latest", "--set", "testing.step_delay=0",
                   "--set", "train.checkpoint.every_steps=null", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr

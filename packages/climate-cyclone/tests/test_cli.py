@@ -200,8 +200,8 @@ def test_tune_runs_keras_trials_prunes_a_hopeless_one_and_writes_the_best_config
              "loss.centre_weight": 0.5}
     for lr in (3e-3, 2e-3, 1e-4):  # the last learns nothing in one epoch: pruned after it
         study.enqueue_trial({"optim.lr": lr, **fixed})
-    result = dte("tune", SCIENCE, "--study", "cyc", "--trials", "3", *sets, cwd=tmp_path,
-                 timeout=900)
+    result = dte("tune", SCIENCE, "--study", "cyc", "--trials", "3", "--pruner", "median",
+                 *sets, cwd=tmp_path, timeout=900)  # median: judges a trial against the others
     assert result.returncode == 0, result.stderr[-3000:]
     trials = sorted(optuna.load_study(study_name="cyc", storage=studies.open_storage(url)).trials,
                     key=lambda t: t.number)

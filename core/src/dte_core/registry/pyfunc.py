@@ -32,13 +32,18 @@ def _requirements(meta: dict[str, Any]) -> list[str]:
 
 def add_flavour(folder: Path, meta: dict[str, Any]) -> bool:
     """Make the package in `folder` an MLflow pyfunc model; False when the science gives no
-    input example (the package stays a dte package, loadable by dte only)."""
+    input example or only mlflow-skinny is installed (the package stays a dte package, loaded by
+    dte only; `pip install mlflow` gives the flavour)."""
     import numpy as np
-    from mlflow.models import Model, infer_signature
-    from mlflow.pyfunc import add_to_model
 
     examples = meta.get("input_example")
     if not examples:
+        return False
+    try:  # signatures need the full mlflow (pandas); mlflow-skinny alone keeps a dte package
+        from mlflow.models import Model
+        from mlflow.models.signature import infer_signature
+        from mlflow.pyfunc import add_to_model
+    except ImportError:
         return False
     _, models = load(folder)
     inputs = {}
