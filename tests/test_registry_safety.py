@@ -21,10 +21,11 @@ pytestmark = pytest.mark.slow
 
 
 def store(cwd):
-    from mlflow.tracking import MlflowClient
+    """The project's store, opened the way dte opens it (a background upload may still be
+    creating its schema)."""
+    from dte_core.tracking.store import client
 
-    uri = f"sqlite:///{cwd / '.dte' / 'mlflow.db'}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return client(f"sqlite:///{cwd / '.dte' / 'mlflow.db'}")
 
 
 def run_ids(cwd):

@@ -66,10 +66,9 @@ def test_two_workers_run_exactly_the_trials_asked_for(tmp_path):
 
 
 def _mlflow_run(cwd: Path, run_id: str):
-    from mlflow.tracking import MlflowClient
+    from dte_core.tracking.store import client
 
-    uri = f"sqlite:///{cwd / '.dte' / 'mlflow.db'}"
-    return MlflowClient(tracking_uri=uri).get_run(run_id)
+    return client(f"sqlite:///{cwd / '.dte' / 'mlflow.db'}").get_run(run_id)
 
 
 def worker_pids(parent: int) -> dict[int, int]:
