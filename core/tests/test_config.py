@@ -112,7 +112,8 @@ def test_unknown_strategy_is_refused_with_the_registered_ones():
     class WithTrain(StrictModel):
         train: TrainConfig = TrainConfig()
 
-    with pytest.raises(ConfigError, match="unknown strategy; registered: auto, single, ddp"):
+    with pytest.raises(ConfigError, match="Unknown strategy 'nccl-magic'; registered strategies: "
+                                          "auto, single, ddp"):
         resolve(WithTrain, None, ["train.strategy=nccl-magic"])
     assert resolve(WithTrain, None, ["train.strategy=ddp"]).train.strategy == "ddp"
 

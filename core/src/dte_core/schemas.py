@@ -140,7 +140,8 @@ class TrainConfig(StrictModel):
         from dte_core import strategies
 
         if value not in strategies.available():
-            raise ValueError(f"unknown strategy; registered: {', '.join(strategies.available())}")
+            raise ValueError(f"Unknown strategy '{value}'; registered strategies: "
+                             f"{', '.join(strategies.available())}")
         return value
 
     @model_validator(mode="after")
