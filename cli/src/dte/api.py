@@ -166,7 +166,8 @@ class TrainPlan:
                            engine.launcher(self.config.train.strategy))
 
 
-def plan_train(science: str, *, config: Path | str | None = None, set: Overrides = None,
+def plan_train(science: str, *, preset: str | None = None,
+               config: Path | str | None = None, set: Overrides = None,
                procs: int | None = None, gpus: int | None = None, strategy: str | None = None,
                resume: str | None = None, tracking_uri: str | None = None,
                runs_dir: Path | str | None = None, local: bool = True) -> TrainPlan:
@@ -188,10 +189,14 @@ def plan_train(science: str, *, config: Path | str | None = None, set: Overrides
         overrides.append(f"tracking.uri={tracking_uri}")
     resumed = None
     if resume is not None:
+        if preset is not None:
+            raise ConfigError(f"--preset {preset} starts a new run; a resumed run continues "
+                              f"with its saved config, which already holds the preset it "
+                              f"started with. Drop --preset, or drop --resume for a new run.")
         resumed = resumes.open_run(root, resume, sci, config, overrides)
         cfg = resumed.config
     else:
-        cfg = config_layer.resolve(sci.Config, config, overrides)
+        cfg = config_layer.resolve(sci.Config, config, overrides, preset)
     strategies.check_name(cfg.train.strategy)
     if local and cfg.train.strategy == "single" and nprocs > 1:
         raise ConfigError(f"--strategy single runs one process, but {nprocs} were asked for. "
@@ -259,12 +264,13 @@ def _end_unfinished(run: Any, error: str) -> None:
             run.update(status="failed", error=error[:2000])
 
 
-def train(science: str, *, config: Path | str | None = None, set: Overrides = None,
-          procs: int = 1, strategy: str | None = None, resume: str | None = None,
+def train(science: str, *, preset: str | None = None, config: Path | str | None = None,
+          set: Overrides = None, procs: int = 1, strategy: str | None = None, resume: str | None = None,
           tracking_uri: str | None = None, runs_dir: Path | str | None = None) -> Run:
     """Train `science` here with `procs` processes (overrides as `{"train.epochs": 2}`);
     returns the run, `stopped` if a signal (Ctrl-C, a kernel interrupt) checkpointed it."""
-    plan = plan_train(science, config=config, set=set, procs=procs, strategy=strategy,
+    plan = plan_train(science, preset=preset, config=config, set=set, procs=procs,
+                      strategy=strategy,
                       resume=resume, tracking_uri=tracking_uri, runs_dir=runs_dir)
     command = ["dte.train", science, *as_overrides(set)]
     return start(plan, command)[0]
@@ -482,14 +488,15 @@ def models(tracking_uri: str | None = None) -> list[dict[str, Any]]:
 
 
 # ---- data, sciences, studies ----------------------------------------------------------------
-def science_and_config(name: str, config: Path | str | None, overrides: Overrides
-                       ) -> tuple[Any, Any]:
-    """The science and its configuration: defaults < file < overrides."""
+def science_and_config(name: str, config: Path | str | None, overrides: Overrides,
+                       preset: str | None = None) -> tuple[Any, Any]:
+    """The science and its configuration: defaults < preset < file < overrides."""
     from dte_core import config as config_layer
     from dte_core import sciences as registry
 
     science = registry.load(name)
-    return science, config_layer.resolve(science.Config, config, as_overrides(overrides))
+    return science, config_layer.resolve(science.Config, config, as_overrides(overrides),
+                                         preset)
 
 
 def write_atomically(out: Path | str, overwrite: bool, write: Any) -> tuple[Path, dict]:
@@ -518,10 +525,11 @@ def write_atomically(out: Path | str, overwrite: bool, write: Any) -> tuple[Path
     return out, summary
 
 
-def generate(science: str, out: Path | str, *, config: Path | str | None = None,
-             set: Overrides = None, overwrite: bool = False) -> dict[str, Any]:
+def generate(science: str, out: Path | str, *, preset: str | None = None,
+             config: Path | str | None = None, set: Overrides = None,
+             overwrite: bool = False) -> dict[str, Any]:
     """Generate a dataset of `science` into the folder `out`; the science's summary."""
-    sci, cfg = science_and_config(science, config, set)
+    sci, cfg = science_and_config(science, config, set, preset)
     return write_atomically(out, overwrite, lambda tmp: sci.generate(cfg, tmp))[1]
 
 
@@ -574,13 +582,14 @@ def sciences() -> list[dict[str, Any]]:
 
 def tune(science: str, trials: int, *, workers: int = 1, study: str | None = None,
          storage: str | None = None, set: Overrides = None, config: Path | str | None = None,
-         **options: Any) -> dict[str, Any]:
+         preset: str | None = None, **options: Any) -> dict[str, Any]:
     """Run (or continue) an Optuna study of `science`; its report (best value, params, best
     config file). `options` are the other `dte tune` options (sampler, pruner, seed, ...)."""
     from dte_cli.backends.request import SlurmOptions
     from dte_cli.commands import tune as command
 
     name = command.run.__wrapped__(science, trials, workers=workers, storage=storage, study=study,
-                       config=Path(config) if config else None, set_=as_overrides(set),
+                       preset=preset, config=Path(config) if config else None,
+                       set_=as_overrides(set),
                        slurm=SlurmOptions(), **options)
     return command.study_report(name, storage)

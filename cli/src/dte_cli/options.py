@@ -15,6 +15,9 @@ ScienceArg = Annotated[str, typer.Argument(help="Science name, as listed by `dte
                                             show_default=False)]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", "-c", help="YAML file over the science's defaults.", show_default=False)]
+PresetOpt = Annotated[str | None, typer.Option(
+    "--preset", "-p", help="A preset the science ships, between its defaults and --config "
+    "(`dte config presets SCIENCE` lists them).", show_default=False)]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", "-s", help="Override one key: --set train.epochs=3 (repeatable, applied last).",
     show_default=False)]

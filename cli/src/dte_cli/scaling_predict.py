@@ -66,7 +66,7 @@ def run_prediction(science: Any, folder: Path, counts: list[int], strategy: str,
                    interconnect: str | None, intra: str, bandwidth: float | None,
                    latency: float | None, per_node: int | None, step_s: float | None,
                    epochs: int, config: Path | None, sets: list[str], sweep: Any,
-                   weak: bool = False) -> None:
+                   weak: bool = False, preset: str | None = None) -> None:
     """Measure (unless --step-s), predict every count, write JSON and PNG, print the table."""
     import json
 
@@ -83,7 +83,7 @@ def run_prediction(science: Any, folder: Path, counts: list[int], strategy: str,
         raise ConfigError(f"--per-node {per_node} must be 1 or more.")
     if epochs < 2:
         raise ConfigError("--epochs must be 2 or more: the first epoch is warm-up.")
-    cfg = config_layer.resolve(science.Config, config, sets)
+    cfg = config_layer.resolve(science.Config, config, sets, preset)
     zero = cfg.train.deepspeed.zero_stage if name == "deepspeed" else 0
     scaling_model.traffic_factor(name, zero)  # refuse an unmodelled strategy before the run
     run = None

@@ -1,4 +1,4 @@
-"""Layered configuration: science defaults < YAML file < `--set key=value` overrides."""
+"""Layered configuration: science defaults < preset < YAML file < `--set key=value` overrides."""
 
 from __future__ import annotations
 
@@ -21,14 +21,23 @@ NULL_WORDS = {"null", "~", "none", "None", "Null", "NULL"}
 
 
 def resolve(
-    model: type[M], config_file: Path | str | None = None, overrides: Iterable[str] = ()
+    model: type[M], config_file: Path | str | None = None, overrides: Iterable[str] = (),
+    preset: str | None = None,
 ) -> M:
-    """Validate defaults, then the YAML file, then each `key=value` override, in that order.
+    """Validate defaults, then the named preset, then the YAML file, then each `key=value`
+    override, in that order.
 
     Layers merge into the model's full default values, so a partial section in a file keeps
     the science's own defaults for the keys it does not set (one source of defaults)."""
+    from dte_core import presets
+
     data: dict[str, Any] = model().model_dump()
     sources: dict[str, str] = {}
+    if preset is not None:
+        from_preset = presets.load(model, preset, presets.science_of(model))
+        merge(data, from_preset)
+        for key in dotted_keys(from_preset):
+            sources[key] = f"in preset '{preset}'"
     if config_file is not None:
         from_file = load_yaml(Path(config_file))
         merge(data, from_file)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, DataFlagsCommand, JsonOpt, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, DataFlagsCommand, JsonOpt, PresetOpt, ScienceArg, SetOpt
 
 app = new_app(name="data", help="Generate or prepare datasets in a science's native format.",
               no_args_is_help=True)
@@ -20,14 +20,14 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace a non-e
 
 
 @app.command(cls=DataFlagsCommand, context_settings=EXTRA)
-def generate(ctx: typer.Context, science: ScienceArg, out: OutOpt, config: ConfigOpt = None,
-             set_: SetOpt = None, overwrite: OverwriteOpt = False,
+def generate(ctx: typer.Context, science: ScienceArg, out: OutOpt, preset: PresetOpt = None,
+             config: ConfigOpt = None, set_: SetOpt = None, overwrite: OverwriteOpt = False,
              as_json: JsonOpt = False) -> None:
     """Generate a dataset; other --name value flags set data.name (see `dte config schema`)."""
     from dte.api import generate as generated
 
-    _report(science, out, generated(science, out, config=config, set=_sets(set_, ctx.args),
-                                    overwrite=overwrite), as_json)
+    _report(science, out, generated(science, out, preset=preset, config=config,
+                                    set=_sets(set_, ctx.args), overwrite=overwrite), as_json)
 
 
 @app.command(cls=DataFlagsCommand, context_settings=EXTRA)

@@ -16,7 +16,7 @@ import typer
 
 from dte_cli.backends.request import PANEL, SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, PanelCommand, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, PanelCommand, PresetOpt, ScienceArg, SetOpt
 from dte_cli.scaling_model import INTERCONNECTS, INTRA_DEFAULT, NETWORK_DEFAULT
 
 app = new_app()
@@ -110,6 +110,7 @@ def scale(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Folder for runs, JSON and PNG (default: .dte/scale/TIMESTAMP).",
         show_default=False)] = None,
+    preset: PresetOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     *,
@@ -133,7 +134,8 @@ def scale(
                        epochs, config, set_ or [],
                        lambda f, on_gpu: _Sweep(science, f, on_gpu,
                                                 threads or (os.cpu_count() or 1), config,
-                                                set_ or [], "local", None, slurm), weak)
+                                                set_ or [], "local", None, slurm, preset),
+                       weak, preset)
         return
     if from_mlflow:
         from dte_core.tracking.mlflow_sink import settle_all
@@ -155,7 +157,7 @@ def scale(
             raise ConfigError(f"--threads {threads} must be 1 or more.")
         per_worker = threads or max(1, (os.cpu_count() or 1) // max(counts))
         sweep = _Sweep(science, folder, gpus is not None, per_worker, config, set_ or [], backend,
-                       per_node, slurm)
+                       per_node, slurm, preset)
         points = [(name, count, False, epochs) for name in names for count in counts]
         points += [("ddp", count, True, 2) for count in counts
                    if comm and "ddp" in names and count > 1]
@@ -200,8 +202,9 @@ class _Sweep:
 
     def __init__(self, science: str, folder: Path, gpus: bool, threads: int,
                  config: Path | None, sets: list[str], backend: str, per_node: int | None,
-                 slurm: SlurmOptions) -> None:
+                 slurm: SlurmOptions, preset: str | None = None) -> None:
         self.science, self.folder, self.gpus, self.threads = science, folder, gpus, threads
+        self.preset = preset
         self.config, self.sets, self.backend = config, sets, backend
         self.per_node, self.slurm = per_node, slurm
         self.dte = str(Path(sys.executable).with_name("dte"))
@@ -235,6 +238,7 @@ class _Sweep:
     def _args(self, name: str, count: int, probe: bool, epochs: int, runs: Path) -> list[str]:
         args = [self.dte, "train", self.science, "--strategy", name, "--runs-dir", str(runs),
                 "--set", f"train.epochs={epochs}", "--set", "tracking.mlflow=false",
+                *(["--preset", self.preset] if self.preset else []),
                 *(["--config", str(self.config)] if self.config else []),
                 *[a for item in self.sets for a in ("--set", item)],
                 *(["--set", "train.measure_comm=true"] if probe else [])]

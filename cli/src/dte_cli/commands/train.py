@@ -12,7 +12,7 @@ import typer
 
 from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, ScienceArg, ScienceCommand, SetOpt
+from dte_cli.options import ConfigOpt, PresetOpt, ScienceArg, ScienceCommand, SetOpt
 
 app = new_app()
 
@@ -21,6 +21,7 @@ app = new_app()
 @slurm_options()
 def train(
     science: ScienceArg,
+    preset: PresetOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     procs: Annotated[int | None, typer.Option(
@@ -55,7 +56,7 @@ def train(
     if backend not in ("local", "slurm"):
         raise ConfigError(f"Unknown backend '{backend}': use --backend local or slurm.")
     only_with_slurm(backend, slurm)
-    plan = plan_train(science, config=config, set=set_, procs=procs, gpus=gpus,
+    plan = plan_train(science, preset=preset, config=config, set=set_, procs=procs, gpus=gpus,
                       strategy=strategy, resume=resume, tracking_uri=tracking_uri,
                       runs_dir=runs_dir, local=backend == "local")
     command = ["dte", *sys.argv[1:]]

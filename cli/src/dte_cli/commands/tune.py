@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 
 from dte_cli.backends.request import SlurmOptions, only_with_slurm, slurm_options
 from dte_cli.lazy import new_app
-from dte_cli.options import ConfigOpt, JsonOpt, PanelCommand, ScienceArg, SetOpt
+from dte_cli.options import ConfigOpt, JsonOpt, PanelCommand, PresetOpt, ScienceArg, SetOpt
 
 
 class TuneGroup(TyperGroup):
@@ -73,6 +73,7 @@ def run(
     grace: Annotated[float, typer.Option(
         "--grace", help="Seconds without a heartbeat after which a running trial counts as "
         "dead (its worker died) and is retried.")] = 30.0,
+    preset: PresetOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     backend: Annotated[str, typer.Option(
@@ -110,7 +111,7 @@ def run(
     if direction not in ("minimize", "maximize"):
         raise ConfigError(f"--direction {direction!r}: use minimize or maximize.")
     metric = metric or sci.tune_metric
-    cfg = config_layer.resolve(sci.Config, config, set_ or ())
+    cfg = config_layer.resolve(sci.Config, config, set_ or (), preset)
     if space is not None:
         searched = space_module.load(space, sci.Config)
         raw = config_layer.load_yaml(space)
