@@ -266,7 +266,8 @@ def _end_unfinished(run: Any, error: str) -> None:
 
 def train(science: str, *, preset: str | None = None, config: Path | str | None = None,
           set: Overrides = None, procs: int = 1, strategy: str | None = None,
-          resume: str | None = None, tracking_uri: str | None = None, runs_dir: Path | str | None = None) -> Run:
+          resume: str | None = None, tracking_uri: str | None = None,
+          runs_dir: Path | str | None = None) -> Run:
     """Train `science` here with `procs` processes (overrides as `{"train.epochs": 2}`);
     returns the run, `stopped` if a signal (Ctrl-C, a kernel interrupt) checkpointed it."""
     plan = plan_train(science, preset=preset, config=config, set=set, procs=procs,
