@@ -35,6 +35,23 @@ def test_a_non_finite_loss_fails_the_run_naming_the_step_or_is_skipped(tmp_path)
     assert info(only_run(tmp_path / "x"))["status"] == "finished"
 
 
+def test_gradients_that_overflow_under_a_finite_loss_never_reach_a_checkpoint(tmp_path):
+    # one process checks only its loss per step: the NaN weights show in the next loss ...
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    early = dte("train", "toy", "--set", "testing.overflow_steps=[3]", "--set",
+                "train.epochs=1", cwd=tmp_path / "a")
+    assert early.returncode == 1 and "non-finite at step 4" in text(early), early.stderr
+    # ... or, after an epoch's last step, in the check of the weights before they are saved
+    last = dte("train", "toy", "--set", "testing.overflow_steps=[12]", "--set",
+               "train.epochs=1", cwd=tmp_path / "b")
+    assert last.returncode == 1 and "weights became non-finite" in text(last), last.stderr
+    for folder in ("a", "b"):
+        run = only_run(tmp_path / folder)
+        assert info(run)["status"] == "failed"
+        assert not list((run / "checkpoints").glob("step-*"))
+
+
 def test_a_data_error_before_the_first_step_leaves_no_run_folder(tmp_path):
     result = dte("train", "toy", "--set", "data.samples=4", "--set", "train.batch_size=8",
                  cwd=tmp_path)

@@ -37,6 +37,13 @@ class StepContext:
         return self.strategy.device
 
     @property
+    def loss_only(self) -> bool:
+        """Whether steps check only their loss (`stop`, one process, no fp16 scaler); the
+        weights are then checked before each checkpoint."""
+        return (self.guard.policy == "stop" and self.strategy.world_size == 1
+                and self.scaler is None and not self.strategy.native_accumulation)
+
+    @property
     def syncing(self) -> bool:
         """Whether this micro-batch ends an accumulation window (the optimizer steps)."""
         return self.micro_step == self.accumulate - 1
@@ -67,6 +74,11 @@ class StepContext:
         if native:  # the engine steps at its own accumulation boundary
             self._check_loss(loss)
             strategy.step(name, optimizer)
+        elif self.loss_only:
+            self._check_loss(loss)
+            if not self.syncing:
+                return
+            self._clip_and_step(name, optimizer)
         elif not self.syncing:
             return
         else:
@@ -76,10 +88,17 @@ class StepContext:
             self.optimization.schedulers[name].step()
 
     def _check_loss(self, loss: torch.Tensor) -> None:
+        """A non-finite loss stops the run (one scalar read per micro-batch: the policy
+        `stop` needs no gradient norm, which would cost a reduction over every gradient)."""
+        import math
+
         import torch
 
-        if not bool(torch.isfinite(loss.detach()).all()):
-            self.guard.skip(self.step + 1, f"the loss is {loss.detach().float().item()}")
+        detached = loss.detach()
+        finite = math.isfinite(detached.item()) if detached.dim() == 0 else \
+            bool(torch.isfinite(detached).all())
+        if not finite:
+            self.guard.skip(self.step + 1, f"the loss is {detached.float().sum().item()}")
         self.guard.finite()
 
     def _finite_gradients(self, name: str, optimizer: Any) -> bool:
@@ -101,7 +120,9 @@ class StepContext:
         return False
 
     def _clip_and_step(self, name: str, optimizer: Any) -> None:
-        if not self._finite_gradients(name, optimizer):
+        # several processes decide on the synchronized gradients, so that all of them agree;
+        # one process alone checked its loss (cheaper) and checks its weights at checkpoints
+        if not self.loss_only and not self._finite_gradients(name, optimizer):
             optimizer.zero_grad(set_to_none=True)
             self.skipped = True
             return

@@ -148,8 +148,20 @@ class Trainer(EpochLoop):
         self.watch.load(states.get("trainer", {}))
 
     def _write_checkpoint(self, position: Position, info: dict[str, Any], best: bool) -> Path:
+        if self.ctx.loss_only:
+            self._check_weights(position)
         return checkpoint.save(self.checkpoint_dir, self.strategy, position, self._states(),
                                info, self.cfg.checkpoint.keep_last, best=best)
+
+    def _check_weights(self, position: Position) -> None:
+        """Finite weights before they are saved: a gradient may overflow while the loss that
+        steps check stays finite."""
+        import torch
+
+        params = [p.detach() for m in self.plain.values() for p in m.parameters()]
+        if params and not bool(torch.isfinite(torch.nn.utils.get_total_norm(params))):
+            self.ctx.guard.skip(position.step, "the weights became non-finite (a gradient "
+                                               "overflowed while the loss stayed finite)")
 
     def restore(self, directory: Path) -> Position:
         meta, states = checkpoint.load(directory, self.strategy)

@@ -45,6 +45,8 @@ class ToyTesting(StrictModel):
     """False: training_step returns None (a broken science)."""
     nan_steps: list[int] = []
     """Optimizer steps (1-based) whose loss is NaN, as a bad batch would make it."""
+    overflow_steps: list[int] = []
+    """Optimizer steps (1-based) whose gradients are NaN while their loss stays finite."""
 
 
 class ToyConfig(StrictModel):
@@ -119,6 +121,9 @@ class ToyTask(Task):
         loss = nn.functional.mse_loss(pred, y)
         if ctx.step + 1 in self.config.testing.nan_steps:
             loss = loss * float("nan")
+        if ctx.step + 1 in self.config.testing.overflow_steps:
+            # d sqrt(u)/du is infinite at u = 0: the loss gains 0, every gradient turns NaN
+            loss = loss + sum(p.sum() * 0 for p in self.models["net"].parameters()).abs().sqrt()
         if not self.config.testing.return_loss:
             return None
         if self.config.optim.optimizers == 2:
