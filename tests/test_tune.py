@@ -105,7 +105,8 @@ def test_a_killed_workers_trial_is_retried_and_the_study_completes(tmp_path):
     assert "retried" in err
 
 
-def enqueue_study(cwd: Path, name: str, lrs: list[float], storage: str | None = None) -> None:
+def enqueue_study(cwd: Path, name: str, lrs: list[float], storage: str | None = None,
+                  sets: tuple[str, ...] = ("train.epochs=3",)) -> None:
     """A toy study whose trials come in a known order: the last learning rate is hopeless."""
     os.environ["DTE_PROJECT_DIR"] = str(cwd)
     try:
@@ -115,7 +116,7 @@ def enqueue_study(cwd: Path, name: str, lrs: list[float], storage: str | None = 
 
         toy = sciences.load("toy")
         url = storage or studies.default_storage_url(name)
-        cfg = config_layer.resolve(toy.Config, None, ["train.epochs=3"])
+        cfg = config_layer.resolve(toy.Config, None, list(sets))
         opened = studies.create_or_check(name, studies.open_storage(url), "minimize",
                                          "val/loss", {
                                              "science": "toy",
@@ -141,6 +142,23 @@ def test_a_hopeless_trial_is_pruned(tmp_path, procs):
     assert info(pruned)["status"] == "pruned" and info(pruned)["epoch"] == 0
     if procs == 2:
         assert info(pruned)["world_size"] == 2
+
+
+def test_a_diverging_trial_fails_and_the_study_goes_on(tmp_path):
+    # the study's base config comes from its creation, as for a continued study
+    enqueue_study(tmp_path, "diverge", [0.05, 5.0, 0.06],
+                  sets=("train.epochs=1", "testing.nan_lr_above=1.0"))
+    result = dte("tune", "toy", "--study", "diverge", "--trials", "2", cwd=tmp_path,
+                 timeout=600)
+    assert result.returncode == 0, result.stderr
+    study = study_of(tmp_path, "diverge")
+    assert [t.state.name for t in sorted(study.trials, key=lambda t: t.number)] == \
+        ["COMPLETE", "FAIL", "COMPLETE"]
+    assert "trial 1 failed, its training diverged" in result.stderr + worker_logs(tmp_path)
+
+
+def worker_logs(cwd: Path) -> str:
+    return " ".join(p.read_text() for p in (cwd / ".dte" / "hpo").rglob("worker-*.log"))
 
 
 def _postgres_up() -> bool:

@@ -26,7 +26,10 @@ from dte_core.errors import DteError
 from dte_core.hpo import pruners
 from dte_core.hpo import space as space_module
 from dte_core.hpo import study as studies
-from dte_core.loop import Callback
+from dte_core.loop import Callback, NonFiniteError
+
+#: trials in a row whose training diverges before a worker gives up on the search space
+MAX_DIVERGED = 10
 
 
 class Pruning(Callback):
@@ -95,7 +98,7 @@ def _take_trials(args: argparse.Namespace, env: Any, study: Any, space: Any, sci
     from optuna.trial import TrialState
 
     deadline = time.monotonic() + args.timeout if args.timeout else None
-    done = failures = 0
+    done = failures = diverged = 0
     while True:
         message = None
         if env.is_global_zero:
@@ -122,6 +125,20 @@ def _take_trials(args: argparse.Namespace, env: Any, study: Any, space: Any, sci
                     result = fit_run(run_path, callbacks=callbacks, extra_tags=tags)
             else:
                 result = fit_run(run_path)
+        except NonFiniteError as exc:
+            # these hyperparameters diverged: the study learns nothing from the trial and goes
+            # on, unless every trial diverges (then the search space needs changing)
+            if env.is_global_zero:
+                study.tell(trial, state=TrialState.FAIL)
+                print(f"[dte tune] trial {number} failed, its training diverged: {exc}",
+                      file=sys.stderr)
+            diverged += 1
+            if diverged >= MAX_DIVERGED:
+                raise NonFiniteError(
+                    f"{diverged} trials in a row diverged (the last: {exc}) Narrow the search "
+                    f"space (a lower optim.lr range, --space FILE) or set train.grad_clip "
+                    f"with --set.") from None
+            continue
         except Exception as exc:
             if env.is_global_zero:
                 if not isinstance(exc, DteError):
@@ -131,6 +148,7 @@ def _take_trials(args: argparse.Namespace, env: Any, study: Any, space: Any, sci
             if isinstance(exc, DteError) or env.distributed or failures >= 3:
                 raise  # a configuration error, a broken group or a task that keeps failing
             continue
+        diverged = 0
         failures = 0
         if env.is_global_zero:
             _tell(study, trial, result, callbacks[0])

@@ -45,6 +45,8 @@ class ToyTesting(StrictModel):
     """False: training_step returns None (a broken science)."""
     nan_steps: list[int] = []
     """Optimizer steps (1-based) whose loss is NaN, as a bad batch would make it."""
+    nan_lr_above: float | None = None
+    """Every loss is NaN when optim.lr is above this: hyperparameters that diverge."""
     overflow_steps: list[int] = []
     """Optimizer steps (1-based) whose gradients are NaN while their loss stays finite."""
 
@@ -119,7 +121,9 @@ class ToyTask(Task):
         x, y = batch
         pred = self._predict(x)
         loss = nn.functional.mse_loss(pred, y)
-        if ctx.step + 1 in self.config.testing.nan_steps:
+        testing = self.config.testing
+        if ctx.step + 1 in testing.nan_steps or (
+                testing.nan_lr_above is not None and self.config.optim.lr > testing.nan_lr_above):
             loss = loss * float("nan")
         if ctx.step + 1 in self.config.testing.overflow_steps:
             # d sqrt(u)/du is infinite at u = 0: the loss gains 0, every gradient turns NaN
