@@ -68,7 +68,8 @@ def study(project: Path, args: argparse.Namespace, name: str, pruner: str, worke
     rows = []
     for trial in trials:
         run = json.loads((Path(trial.user_attrs["run_dir"]) / "run.json").read_text())
-        trained = run["epoch"] + 1 if run["status"] == "pruned" else run["epoch"]
+        # a pruned or failed (diverged) trial also spent the epoch it stopped in
+        trained = run.get("epoch", 0) + (run["status"] in ("pruned", "failed"))
         done = (trial.datetime_complete - first).total_seconds()
         rows.append((trained, trial.value if trial.state.name == "COMPLETE" else None, done))
     return wall, rows
