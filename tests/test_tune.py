@@ -144,17 +144,19 @@ def test_a_hopeless_trial_is_pruned(tmp_path, procs):
         assert info(pruned)["world_size"] == 2
 
 
-def test_a_diverging_trial_fails_and_the_study_goes_on(tmp_path):
+def test_a_diverging_trial_is_told_as_pruned_and_the_study_goes_on(tmp_path):
     # the study's base config comes from its creation, as for a continued study
     enqueue_study(tmp_path, "diverge", [0.05, 5.0, 0.06],
                   sets=("train.epochs=1", "testing.nan_lr_above=1.0"))
-    result = dte("tune", "toy", "--study", "diverge", "--trials", "2", cwd=tmp_path,
+    result = dte("tune", "toy", "--study", "diverge", "--trials", "3", cwd=tmp_path,
                  timeout=600)
     assert result.returncode == 0, result.stderr
     study = study_of(tmp_path, "diverge")
-    assert [t.state.name for t in sorted(study.trials, key=lambda t: t.number)] == \
-        ["COMPLETE", "FAIL", "COMPLETE"]
-    assert "trial 1 failed, its training diverged" in result.stderr + worker_logs(tmp_path)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED", "COMPLETE"]
+    assert "non-finite" in trials[1].user_attrs["diverged"]
+    assert info(Path(trials[1].user_attrs["run_dir"]))["status"] == "failed"
+    assert "trial 1 diverged, told as pruned" in result.stderr + worker_logs(tmp_path)
 
 
 def worker_logs(cwd: Path) -> str:

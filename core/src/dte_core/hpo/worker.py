@@ -126,12 +126,14 @@ def _take_trials(args: argparse.Namespace, env: Any, study: Any, space: Any, sci
             else:
                 result = fit_run(run_path)
         except NonFiniteError as exc:
-            # these hyperparameters diverged: the study learns nothing from the trial and goes
-            # on, unless every trial diverges (then the search space needs changing)
+            # these hyperparameters diverged: told as pruned (a failed trial is invisible to
+            # the sampler, which would keep proposing its region), unless every trial
+            # diverges (then the search space needs changing)
             if env.is_global_zero:
-                study.tell(trial, state=TrialState.FAIL)
-                print(f"[dte tune] trial {number} failed, its training diverged: {exc}",
-                      file=sys.stderr)
+                trial.set_user_attr("diverged", str(exc)[:500])
+                study.tell(trial, state=TrialState.PRUNED)
+                print(f"[dte tune] trial {number} diverged, told as pruned so that the sampler "
+                      f"avoids its region: {exc}", file=sys.stderr)
             diverged += 1
             if diverged >= MAX_DIVERGED:
                 raise NonFiniteError(

@@ -111,7 +111,8 @@ class StepContext:
             return True
         grads = [p.grad for group in optimizer.param_groups for p in group["params"]
                  if p.grad is not None]
-        norm = torch.nn.utils.get_total_norm(grads) if grads else None
+        # the largest |g|, not the 2-norm: huge but finite gradients must not overflow a sum
+        norm = torch.nn.utils.get_total_norm(grads, float("inf")) if grads else None
         if norm is None or bool(torch.isfinite(norm)):
             self.guard.finite()
             return True

@@ -159,7 +159,8 @@ class Trainer(EpochLoop):
         import torch
 
         params = [p.detach() for m in self.plain.values() for p in m.parameters()]
-        if params and not bool(torch.isfinite(torch.nn.utils.get_total_norm(params))):
+        largest = torch.nn.utils.get_total_norm(params, float("inf")) if params else None
+        if largest is not None and not bool(torch.isfinite(largest)):
             self.ctx.guard.skip(position.step, "the weights became non-finite (a gradient "
                                                "overflowed while the loss stayed finite)")
 
