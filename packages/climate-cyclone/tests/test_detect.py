@@ -45,7 +45,8 @@ def test_targets_mark_every_strong_centre_and_ignore_weak_ones():
     y = targets(np.array([3.2, 20.0, 30.6, 10.0]), np.array([4.9, 20.0, 39.4, 30.0]),
                 np.array([True, True, True, False]), 40, 1.5)
     rows, cols = np.nonzero(y[..., 2])
-    assert sorted(zip(rows.tolist(), cols.tolist())) == [(3, 5), (20, 20), (31, 39)]
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [(3, 5), (20, 20),
+                                                                     (31, 39)]
     assert y[3, 5, 3:].tolist() == pytest.approx([0.2, -0.1], abs=1e-5)
     assert y[10, 30, 1] == 0 and y[20, 20, 1] == 1 and y[20, 20, 0] == pytest.approx(1.0)
 
