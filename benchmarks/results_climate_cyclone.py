@@ -68,7 +68,8 @@ def table(metrics: dict, facts: dict) -> str:
              f"{facts['load_before']} before, {facts['load_after']} after.",
              f"Held-out fields: {fmt(metrics.get('fields'))} time steps, "
              f"{fmt(metrics.get('cyclones'))} cyclone centres "
-             f"({fmt(metrics.get('cyclones_single'))} single, {fmt(metrics.get('cyclones_multiple'))} with a neighbour within a patch "
+             f"({fmt(metrics.get('cyclones_single'))} single, "
+             f"{fmt(metrics.get('cyclones_multiple'))} with a neighbour within a patch "
              f"width, {fmt(metrics.get('cyclones_border'))} near the edge); matched within "
              f"{fmt(metrics.get('match_km'))} km; baseline threshold "
              f"{fmt(metrics.get('base_threshold_hpa'))} hPa.", "",
