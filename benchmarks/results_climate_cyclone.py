@@ -55,28 +55,39 @@ def latest_run(project: Path) -> Path:
     return found[-1].parent
 
 
-def fmt(value: float | None) -> str:
+#: metrics that count things (printed as whole numbers)
+COUNTS = {"false_alarms", "misses", "tracks", "true_tracks", "false_tracks", "fields",
+          "cyclones",
+          "cyclones_single", "cyclones_multiple", "cyclones_border"}
+
+
+def fmt(value: float | None, key: str = "") -> str:
     if value is None or value != value:
         return "-"
-    return f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}" if value == int(value) \
-        else f"{value:.1f}"
+    key = key.removeprefix("net_").removeprefix("base_")
+    if key in COUNTS:
+        return f"{value:.0f}"
+    if key.endswith(("km", "_hpa")):
+        return f"{value:.1f}"
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 def table(metrics: dict, facts: dict) -> str:
+    def n(key: str) -> str:
+        return fmt(metrics.get(key), key)
+
     lines = [f"Run: {facts['command']} ({facts['preset']}); train {facts['train_wall_s']} s, "
              f"evaluate {facts['evaluate_wall_s']} s; {facts['machine']}; load average "
              f"{facts['load_before']} before, {facts['load_after']} after.",
-             f"Held-out fields: {fmt(metrics.get('fields'))} time steps, "
-             f"{fmt(metrics.get('cyclones'))} cyclone centres "
-             f"({fmt(metrics.get('cyclones_single'))} single, "
-             f"{fmt(metrics.get('cyclones_multiple'))} with a neighbour within a patch "
-             f"width, {fmt(metrics.get('cyclones_border'))} near the edge); matched within "
-             f"{fmt(metrics.get('match_km'))} km; baseline threshold "
-             f"{fmt(metrics.get('base_threshold_hpa'))} hPa.", "",
+             f"Held-out fields: {n('fields')} time steps, {n('cyclones')} cyclone centres "
+             f"({n('cyclones_single')} single, {n('cyclones_multiple')} with a neighbour within "
+             f"a patch width, {n('cyclones_border')} near the edge), {n('net_true_tracks')} "
+             f"tracks; matched within "
+             f"{n('match_km')} km; baseline threshold {n('base_threshold_hpa')} hPa.", "",
              "| metric | network | min-psl baseline |", "|---|---|---|"]
     for key, label in ROWS:
-        lines.append(f"| {label} | {fmt(metrics.get('net_' + key))} | "
-                     f"{fmt(metrics.get('base_' + key))} |")
+        lines.append(f"| {label} | {fmt(metrics.get('net_' + key), key)} | "
+                     f"{fmt(metrics.get('base_' + key), key)} |")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ def tiny(dataset: Path) -> list[str]:
     """A run of seconds: the small dataset, 16-cell patches, a small network."""
     sets = [f"data.path={dataset}", "data.patch_size=16", "model.filters=8,16",
             "train.batch_size=16", "tracking.mlflow=false",
-            "tracking.log_every=2", "evaluate.max_patches=200", "evaluate.maps=2"]
+            "tracking.log_every=2", "evaluate.maps=2"]
     return [arg for item in sets for arg in ("--set", item)]
 
 

@@ -330,10 +330,6 @@ class EvaluateConfig(StrictModel):
     """Tiles start every `stride` cells over a field; null: half a patch."""
     tune_times: int = Field(48, ge=1)
     """Training time steps (evenly spread) on which the baseline's threshold is tuned."""
-    hit_cells: float = Field(2.0, gt=0)
-    """Patch gallery: a centre within this many cells of the truth is drawn as a hit."""
-    max_patches: int = Field(4000, ge=1)
-    """Held-out patches drawn from at most (the patch gallery)."""
     maps: int = Field(4, ge=0)
     """Held-out time steps drawn as maps of true and detected centres and tracks."""
 

@@ -126,12 +126,6 @@ class Found:
                 "col": np.asarray(self.col, np.float64),
                 "score": np.asarray(self.score, np.float64)}
 
-    def above(self, threshold: float, sign: float = 1.0) -> Found:
-        """The centres whose score times `sign` exceeds threshold times `sign`."""
-        keep = [k for k, s in enumerate(self.score) if sign * s > sign * threshold]
-        return Found([self.t[k] for k in keep], [self.row[k] for k in keep],
-                     [self.col[k] for k in keep], [self.score[k] for k in keep])
-
 
 def radius_cells(grid: Any, km: float) -> float:
     """A distance in grid cells (along a meridian)."""
