@@ -108,3 +108,32 @@ def test_a_moving_centre_is_one_track_and_far_centres_are_not_linked():
     jump = link(np.array([0, 1]), np.array([15.0, 15.0]), np.array([140.0, 130.0]),
                 hours, 80.0, 1)
     assert jump[0] != jump[1]  # 1070 km in 6 h is faster than the speed gate
+
+
+def test_scores_match_one_to_one_ignore_weak_storms_and_judge_tracks():
+    from dte_climate_cyclone.scoring import centre_scores, match, track_scores
+    from dte_climate_cyclone.tracks import Centres
+
+    steps = np.arange(4)
+    lat = np.r_[15 + 0.5 * steps, 25 + 0.5 * steps]
+    lon = np.r_[140 - 0.5 * steps, 130 + 0.5 * steps]
+    truth = Centres(np.r_[steps, steps], lat * 0, lon * 0, lat, lon, np.full(8, 60.0),
+                    np.array(["A"] * 4 + ["B"] * 4))
+    weak = Centres(np.array([2]), np.zeros(1), np.zeros(1), np.array([40.0]),
+                   np.array([120.0]), np.array([20.0]), np.array(["W"]))
+    dlat = 0.18  # 20 km north of the truth
+    found = {"t": np.r_[steps, [0], [0, 1, 2], [2]],
+             "lat": np.r_[lat[:4] + dlat, [lat[4] + dlat], [45.0, 45.2, 45.4], [40.1]],
+             "lon": np.r_[lon[:4], [lon[4]], [170.0, 170.5, 171.0], [120.0]]}
+    truth_of, ignored, err = match(found, truth, weak, list(steps), 150.0)
+    assert truth_of.tolist() == [0, 1, 2, 3, 4, -1, -1, -1, -1]
+    assert ignored.tolist() == [False] * 8 + [True]
+    scores = centre_scores(truth_of, ignored, err, {"all": np.ones(8, bool)})
+    assert (scores["false_alarms"], scores["misses"]) == (3.0, 3.0)
+    assert scores["f1"] == pytest.approx(2 * 5 / (2 * 5 + 3 + 3))
+    assert scores["centre_err_km"] == pytest.approx(20.0, abs=0.5)
+    track = link(found["t"], found["lat"], found["lon"], steps * 6.0, 80.0, 3)
+    tracks = track_scores(found, track, truth_of, ignored, truth, 3)
+    assert tracks["true_tracks"] == 2 and tracks["tracks"] == 2
+    assert tracks["track_hit_rate"] == 0.5 and tracks["false_tracks"] == 1
+    assert tracks["track_err_km"] == pytest.approx(20.0, abs=0.5)
