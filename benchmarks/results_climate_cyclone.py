@@ -67,7 +67,7 @@ def fmt(value: float | None, key: str = "") -> str:
     key = key.removeprefix("net_").removeprefix("base_")
     if key in COUNTS:
         return f"{value:.0f}"
-    if key.endswith(("km", "_hpa")):
+    if "km" in key or key.endswith("_hpa"):
         return f"{value:.1f}"
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
