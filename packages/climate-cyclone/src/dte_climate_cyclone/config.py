@@ -274,7 +274,7 @@ class DataConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The VGG-like encoder and its centre heat-map decoder (about 0.5M parameters)."""
+    """The VGG-like encoder and its centre heat-map decoder (0.43M parameters by default)."""
 
     filters: list[int] = [32, 64, 128]
     """Filters of each convolution block (each block but the last ends with 2x2 max pooling;

@@ -7,7 +7,7 @@ then a decoder back to the input resolution (upsampling, the block's features jo
 3x3 convolution per level; a U-Net without its heavy half) and a 1x1 convolution: one logit
 per cell, the centre heat map. Any number of centres, anywhere in the patch, are peaks of it
 (heatmap.peaks); a fully convolutional map also stitches across tiles of a whole field.
-With the defaults (filters 32-64-128, P=40, 4 channels): 0.45M parameters.
+With the defaults (filters 32-64-128, P=40, 4 channels): 0.43M parameters.
 """
 
 from __future__ import annotations
