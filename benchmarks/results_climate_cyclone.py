@@ -122,7 +122,8 @@ def main() -> None:
              "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                         f"{platform.system()} {platform.release()}"}
     print(table(metrics, facts))
-    print(json.dumps({**facts, "metrics": metrics}))
+    clean = {k: None if isinstance(v, float) and v != v else v for k, v in metrics.items()}
+    print(json.dumps({**facts, "metrics": clean}))  # NaN (an empty category) as null
 
 
 if __name__ == "__main__":
