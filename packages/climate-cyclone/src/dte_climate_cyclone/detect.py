@@ -109,7 +109,6 @@ class Found:
     row: list[float] = field(default_factory=list)
     col: list[float] = field(default_factory=list)
     score: list[float] = field(default_factory=list)
-    track: np.ndarray | None = None
 
     def add(self, t: int, found: list[Peak]) -> None:
         for p in found:
@@ -122,6 +121,7 @@ class Found:
         return len(self.t)
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The centres as arrays: t, row, col, score."""
         return {"t": np.asarray(self.t, np.int64), "row": np.asarray(self.row, np.float64),
                 "col": np.asarray(self.col, np.float64),
                 "score": np.asarray(self.score, np.float64)}

@@ -49,6 +49,7 @@ def positions(found: Found, grid: Any) -> dict[str, np.ndarray]:
 
 
 def fill_of(data: CycloneData, names: list[str]) -> np.ndarray | None:
+    """The values that replace missing ones (data.nan=fill: each variable's mean), else None."""
     if data.config.data.nan != "fill":
         return None
     return np.array([data.stats[n]["mean"] for n in names], np.float32)
