@@ -99,10 +99,10 @@ def main() -> None:
     flag = tf.constant(0.0)
     batches = iter(held)
     for _ in range(3):  # trace and warm up
-        trainer._train_step(next(batches), flag).numpy()
+        trainer._train_step_fn(next(batches), flag).numpy()
     t0 = time.perf_counter()
     for _ in range(n):
-        trainer._train_step(next(batches), flag).numpy()
+        trainer._train_step_fn(next(batches), flag).numpy()
     seconds = time.perf_counter() - t0
     report["train_step"] = {"patches_per_s": round(n * b / seconds, 1),
                             "ms_per_step": round(1000 * seconds / n, 1),
@@ -115,7 +115,7 @@ def main() -> None:
     batches = iter(dist)
     t0 = time.perf_counter()
     for _ in range(len(chunks)):
-        trainer._train_step(next(batches), flag).numpy()
+        trainer._train_step_fn(next(batches), flag).numpy()
     seconds = time.perf_counter() - t0
     report["train_with_data"] = {"patches_per_s": round(len(chunks) * b / seconds, 1)}
     report["ratio_tfdata_to_step"] = round(report["tfdata"]["patches_per_s"]

@@ -11,7 +11,7 @@ import xarray as xr
 from dte_climate_cyclone import io, tracks
 from dte_climate_cyclone.config import CycloneConfig, VariableMapping
 from dte_climate_cyclone.data import CycloneData
-from dte_climate_cyclone.patches import augment
+from dte_climate_cyclone.patches import augment, centres_of
 from dte_climate_cyclone.storms import holland_pressure, holland_vmax, holland_wind
 from dte_core import config as config_layer
 from dte_core.errors import ConfigError, DteError
@@ -144,16 +144,21 @@ def test_labels_and_augmentation_follow_the_pressure_minimum(small_dataset, conf
     source = data.source("train")
     cyc = np.flatnonzero((data.train.kind == 0) & (data.train.present > 0))[:40]
     x, y = source.read(cyc, 0)
+    assert all(len(centres_of(m)) >= 1 for m in y)  # every centre in a patch, not one
+    assert max(len(centres_of(m)) for m in y) >= 2
     for codes in (np.zeros(len(cyc), int), np.arange(len(cyc)) % 8):
         xa, ya = augment(x, y, codes, wind=(1, 2))
         lows = [np.unravel_index(np.argmin(p[..., 0]), p.shape[:2]) for p in xa]
-        err = np.hypot(*(np.array(lows) - ya[:, 1:]).T)
-        assert np.median(err) <= 1.0
+        # the deepest low is one of the marked centres, and the Gaussian peaks there
+        dist = [np.hypot(*(centres_of(m) - low).T) for m, low in zip(ya, lows, strict=True)]
+        assert np.median([d.min() for d in dist]) <= 1.0
+        assert np.median([m[low][0] for m, low in zip(ya, lows, strict=True)]) > 0.7
+        near = [centres_of(m)[np.argmin(d)] for m, d in zip(ya, dist, strict=True)]
         # circulation: the vorticity sign of the centre flips with a mirror, not with turns
         dvdx = np.gradient(xa[..., 2], axis=2)
         dudy = np.gradient(xa[..., 1], axis=1)
         for k in range(len(cyc)):
-            r, c = (int(round(v)) for v in ya[k, 1:])
+            r, c = (int(round(v)) for v in near[k])
             if 3 <= r < 13 and 3 <= c < 13:
                 zeta = (dvdx - dudy)[k, r - 2:r + 3, c - 2:c + 3].mean()
                 assert np.sign(zeta) == (-1 if codes[k] >= 4 else 1)
@@ -172,8 +177,9 @@ def test_patch_kinds_and_an_epoch_order_read_each_chunk_once(small_dataset, conf
         source.read(order[start:start + 16], 3)
     assert source.chunks_read == len(np.unique(data.train.t // 8))
     x, y = source.read(order[:5], 3)
-    assert x.shape == (5, 16, 16, 4) and x.dtype == np.float32 and y.shape == (5, 3)
-    assert ((y[:, 1:] == 0) | (y[:, :1] == 1)).all()
+    assert x.shape == (5, 16, 16, 4) and x.dtype == np.float32 and y.shape == (5, 16, 16, 5)
+    assert (y[..., 0] >= 0).all() and (y[..., 0] <= 1).all()
+    assert ((y[..., 3:] == 0) | (y[..., 2:3] == 1)).all()  # an offset only at a centre
 
 
 def test_config_accepts_year_ranges_and_rejects_bad_regions_and_half_winds():

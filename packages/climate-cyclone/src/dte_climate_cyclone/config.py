@@ -274,16 +274,15 @@ class DataConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The VGG-like localisation network (about 3.7M parameters by default)."""
+    """The VGG-like encoder and its centre heat-map decoder (0.43M parameters by default)."""
 
     filters: list[int] = [32, 64, 128]
-    """Filters of each convolution block (each block ends with 2x2 max pooling)."""
+    """Filters of each convolution block (each block but the last ends with 2x2 max pooling;
+    the decoder mirrors them back up to the input resolution)."""
     convs_per_block: int = Field(2, ge=1, le=4)
     """3x3 convolutions per block."""
-    dense: list[int] = [1024, 128]
-    """Widths of the fully connected layers before the outputs."""
     dropout: float = Field(0.0, ge=0, lt=1)
-    """Dropout before each fully connected layer."""
+    """Spatial dropout of the deepest features."""
 
     @field_validator("filters")
     @classmethod
@@ -294,11 +293,13 @@ class ModelConfig(StrictModel):
 
 
 class LossConfig(StrictModel):
-    """How presence and position errors are weighed."""
+    """The centre heat map the network learns, and how its cells are weighed."""
 
-    centre_weight: float = Field(0.5, ge=0)
-    """Weight of the centre error (Huber loss of row and column in cells, 1-cell threshold)
-    against the presence cross-entropy."""
+    sigma_cells: float = Field(1.5, gt=0.3, le=6)
+    """Width (standard deviation, grid cells) of the Gaussian drawn at every centre."""
+    centre_weight: float = Field(10.0, ge=0)
+    """Extra weight of cells near a centre in the cross-entropy: a cell weighs 1 +
+    centre_weight x its target, so the few cyclone cells are not drowned by the background."""
 
 
 class OptimConfig(StrictModel):
@@ -313,16 +314,24 @@ class OptimConfig(StrictModel):
 
 
 class EvaluateConfig(StrictModel):
-    """`dte evaluate` and `dte predict`."""
+    """`dte evaluate` and `dte predict`: field-level detection, matching and tracking."""
 
     threshold: float = Field(0.5, gt=0, lt=1)
-    """Presence probability above which a patch holds a cyclone."""
-    hit_cells: float = Field(2.0, gt=0)
-    """A located centre within this many grid cells of the truth is a hit."""
-    max_patches: int = Field(4000, ge=1)
-    """Held-out patches evaluated at most."""
+    """Height of the heat map (a probability) above which a local maximum is a centre."""
+    match_km: float = Field(150.0, gt=0)
+    """A detected centre within this distance (great circle) of a true one matches it."""
+    suppress_km: float = Field(250.0, ge=0)
+    """Of two peaks closer than this, only the stronger is a centre (network and baseline)."""
+    max_speed_kmh: float = Field(80.0, gt=0)
+    """Tracking: a centre moves at most this fast between consecutive time steps."""
+    min_track_steps: int = Field(3, ge=1)
+    """Tracking: a track holds at least this many time steps (shorter chains are no track)."""
+    stride: int | None = Field(None, ge=1)
+    """Tiles start every `stride` cells over a field; null: half a patch."""
+    tune_times: int = Field(48, ge=1)
+    """Training time steps (evenly spread) on which the baseline's threshold is tuned."""
     maps: int = Field(4, ge=0)
-    """Held-out time steps drawn as maps of true vs predicted centres."""
+    """Held-out time steps drawn as maps of true and detected centres and tracks."""
 
 
 class CycloneConfig(ScienceConfig):
@@ -341,3 +350,13 @@ class CycloneConfig(ScienceConfig):
     """Generic training loop."""
     evaluate: EvaluateConfig = EvaluateConfig()
     """Evaluation and prediction."""
+
+    @model_validator(mode="after")
+    def _patch_fits_the_decoder(self) -> CycloneConfig:
+        levels = 2 ** (len(self.model.filters) - 1)
+        if self.data.patch_size % levels:
+            raise ValueError(f"data.patch_size={self.data.patch_size} must be a multiple of "
+                             f"{levels} for {len(self.model.filters)} blocks of model.filters "
+                             f"(each but the last halves the patch); e.g. --set "
+                             f"data.patch_size={self.data.patch_size // levels * levels or levels}")
+        return self

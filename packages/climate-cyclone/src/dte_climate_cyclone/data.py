@@ -206,7 +206,8 @@ class CycloneData:
         fill = None
         if data.nan == "fill":
             fill = np.array([self.stats[n]["mean"] for n in data.variables], np.float32)
-        return PatchSource(self.fields, index, data.variables, data.patch_size,
+        return PatchSource(self.fields, index, data.variables, data.patch_size, self.centres,
+                           data.min_wind_kt, self.config.loss.sigma_cells,
                            augment=augment and data.augment, seed=data.seed,
                            shuffle_chunks=data.shuffle_chunks, fill=fill)
 

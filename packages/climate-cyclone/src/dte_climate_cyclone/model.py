@@ -2,14 +2,12 @@
 
 Input: a (P, P, C) patch in physical units; a Standardize layer holds the dataset's mean and
 standard deviation per channel as weights, so a checkpoint carries its own normalisation.
-Blocks of 3x3 ReLU convolutions and 2x2 max pooling (VGG), then two heads:
-  presence  flatten -> fully connected layers -> one logit;
-  centre    a 1x1 convolution of the last block's feature map (before its pooling: 10 x 10
-            for P=40 and 3 blocks) gives a score per map cell; the centre (row, column) in
-            patch cells is the softmax-weighted mean of the map cells' centres (soft-argmax,
-            "integral regression"). It localises to a fraction of a map cell and learns much
-            faster than regressing coordinates from the fully connected layers.
-With the defaults (filters 32-64-128, dense 1024-128, P=40, 4 channels): 3.70M parameters.
+Blocks of 3x3 ReLU convolutions and 2x2 max pooling (VGG: 40 -> 20 -> 10 cells for P=40),
+then a decoder back to the input resolution (upsampling, the block's features joined, one
+3x3 convolution per level; a U-Net without its heavy half) and a 1x1 convolution: one logit
+per cell, the centre heat map. Any number of centres, anywhere in the patch, are peaks of it
+(heatmap.peaks); a fully convolutional map also stitches across tiles of a whole field.
+With the defaults (filters 32-64-128, P=40, 4 channels): 0.43M parameters.
 """
 
 from __future__ import annotations
@@ -53,75 +51,52 @@ def standardize_layer():
     return Standardize
 
 
-def soft_argmax_layer():
-    keras = _keras()
-
-    class SoftArgmax2D(keras.layers.Layer):
-        """(batch, n, n, 1) scores -> (batch, 2) expected (row, col) in patch cells. The n map
-        positions are spread evenly from the patch's first cell edge to its last (-0.5 to
-        patch - 0.5), so a softmax that is never exactly one-hot still reaches the border."""
-
-        def __init__(self, patch: int, **kwargs):
-            super().__init__(**kwargs)
-            self.patch = patch
-
-        def call(self, scores):
-            ops = keras.ops
-            n = scores.shape[1]
-            centres = np.linspace(-0.5, self.patch - 0.5, n, dtype=np.float32)
-            weights = ops.softmax(ops.reshape(ops.cast(scores, "float32"), (-1, n * n)), axis=-1)
-            rows = ops.sum(weights * np.repeat(centres, n)[None], axis=-1)
-            cols = ops.sum(weights * np.tile(centres, n)[None], axis=-1)
-            return ops.stack([rows, cols], axis=-1)
-
-        def get_config(self):
-            return {**super().get_config(), "patch": self.patch}
-
-    return SoftArgmax2D
-
-
 def build(model_cfg: Any, patch: int, channels: int, mean: np.ndarray, std: np.ndarray):
-    """The network for `channels` input variables on patch x patch cells."""
+    """The network for `channels` input variables on patch x patch cells: (P, P, 1) logits."""
     keras = _keras()
     layers = keras.layers
     inputs = keras.Input((patch, patch, channels), name="patch")
     x = standardize_layer()(mean, std, name="standardize")(inputs)
-    features = x
+    skips = []
+    last = len(model_cfg.filters) - 1
     for b, filters in enumerate(model_cfg.filters):
         for c in range(model_cfg.convs_per_block):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu",
                               name=f"block{b + 1}_conv{c + 1}")(x)
-        features = x
-        x = layers.MaxPooling2D(2, name=f"block{b + 1}_pool")(x)
-    scores = layers.Conv2D(1, 1, name="centre_scores", dtype="float32")(features)
-    centre = soft_argmax_layer()(patch, name="centre", dtype="float32")(scores)
-    x = layers.Flatten(name="flatten")(x)
-    for i, width in enumerate(model_cfg.dense):
-        if model_cfg.dropout:
-            x = layers.Dropout(model_cfg.dropout, name=f"dropout{i + 1}")(x)
-        x = layers.Dense(width, activation="relu", name=f"dense{i + 1}")(x)
-    presence = layers.Dense(1, name="presence", dtype="float32")(x)
-    outputs = layers.Concatenate(name="outputs", dtype="float32")([presence, centre])
-    return keras.Model(inputs, outputs, name="cyclone_vgg")
+        if b < last:
+            skips.append(x)
+            x = layers.MaxPooling2D(2, name=f"block{b + 1}_pool")(x)
+    if model_cfg.dropout:
+        x = layers.SpatialDropout2D(model_cfg.dropout, name="dropout")(x)
+    for b in range(last - 1, -1, -1):
+        x = layers.UpSampling2D(2, name=f"up{b + 1}")(x)
+        x = layers.Concatenate(name=f"skip{b + 1}")([x, skips[b]])
+        x = layers.Conv2D(model_cfg.filters[b], 3, padding="same", activation="relu",
+                          name=f"up{b + 1}_conv")(x)
+    heat = layers.Conv2D(1, 1, name="heat", dtype="float32",
+                         bias_initializer=keras.initializers.Constant(-4.0))(x)
+    return keras.Model(inputs, heat, name="cyclone_heatmap")
 
 
-def loss_and_metrics(y, out, patch: int, centre_weight: float):
-    """(loss, metrics) of a batch: presence cross-entropy + weighted centre error on cyclones.
-
-    The centre error is the Huber loss (1 cell) of row and column, summed, averaged over the
-    patches that hold a cyclone: linear for large errors, so fine localisation keeps a useful
-    gradient. Metrics are batch means (ratios come from their means in validation)."""
+def loss_and_metrics(y, out, centre_weight: float, threshold: float,
+                     base_threshold: float | None = None, psl=None):
+    """(loss, metrics) of a batch: the cell-weighted cross-entropy of the heat map against
+    its Gaussian targets (a soft target's minimiser is the target itself, so the predicted
+    map keeps the Gaussian shape the peak refinement assumes); cells near a centre weigh
+    1 + `centre_weight` x target, cells near a weak centre 0. Metrics: batch means of the
+    peak-level scores of the network and, from the same patches, of the min-psl baseline."""
     import tensorflow as tf
 
     from dte_climate_cyclone.validation import batch_metrics
+    from dte_climate_cyclone.validation import logit as to_logit
 
-    present = y[:, 0]
-    logit = out[:, 0]
-    bce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=present, logits=logit))
-    d = out[:, 1:] - y[:, 1:]
-    huber = tf.reduce_sum(tf.where(tf.abs(d) < 1.0, 0.5 * d * d, tf.abs(d) - 0.5), axis=1)
-    n_pos = tf.reduce_sum(present)
-    centre = tf.reduce_sum(present * huber) / tf.maximum(n_pos, 1.0)
-    loss = bce + centre_weight * centre
-    metrics = {"bce": bce, "centre_huber": centre, **batch_metrics(y, out)}
+    heat, weight = y[..., 0], y[..., 1]
+    logit = out[..., 0]
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=heat, logits=logit)
+    w = weight * (1.0 + centre_weight * heat)
+    loss = tf.reduce_sum(w * bce) / tf.maximum(tf.reduce_sum(weight), 1.0)
+    metrics = {"bce": tf.reduce_mean(bce),
+               **batch_metrics(y, logit, to_logit(threshold), tf.math.log_sigmoid(logit))}
+    if base_threshold is not None and psl is not None:
+        metrics.update(batch_metrics(y, -psl, -base_threshold, prefix="baseline_"))
     return loss, metrics

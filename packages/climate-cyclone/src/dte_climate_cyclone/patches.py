@@ -3,8 +3,9 @@
 Sampling follows the CMCC scheme: for every cyclone centre at a time step, patches holding it
 at a random place (`cyclone`); patches one patch width away in the eight directions
 (`adjacent`: the cyclone's outer circulation without its centre, the hard negatives); and
-patches anywhere (`random`). A patch's label is its strongest cyclone centre (presence, row,
-column in cells; row 0 is the southern edge); patches holding only a centre weaker than
+patches anywhere (`random`). A patch's target is a heat map of every cyclone centre in or near
+it (heatmap.targets; row 0 is the southern edge); the index also keeps the strongest centre
+(presence, row, column) for counting and figures. Patches holding only centres weaker than
 `data.min_wind_kt` are left out (they are neither cyclones nor background).
 
 Reading: patches are sorted by time and read one stored time chunk at a time through
@@ -21,6 +22,7 @@ import numpy as np
 from dte_core.keras.task import Source
 from dte_core.seeding import derive
 
+from dte_climate_cyclone import heatmap
 from dte_climate_cyclone.io import Fields
 from dte_climate_cyclone.tracks import Centres
 
@@ -122,42 +124,59 @@ def _label(centres: Centres, here: np.ndarray, strong: np.ndarray, r0: int, c0: 
 
 def augment(x: np.ndarray, y: np.ndarray, codes: np.ndarray, wind: tuple[int, int] | None
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Quarter turns (code % 4) then a west-east flip (code >= 4) of patches and their targets.
+    """Quarter turns (code % 4) then a west-east flip (code >= 4) of patches and their target
+    maps (heatmap.CHANNELS).
 
     Rows point north and columns east, so a quarter turn (np.rot90: clockwise on a north-up
-    map) moves (row, col) to (P-1-col, row) and turns the wind (u, v) into (v, -u); a flip
-    mirrors the column and u (a northern cyclone then turns like a southern one)."""
+    map) moves (row, col) to (P-1-col, row): the sub-cell offset (dr, dc) becomes (-dc, dr),
+    and the wind (u, v) turns into (v, -u); a flip mirrors the column, dc and u (a northern
+    cyclone then turns like a southern one)."""
     x, y = x.copy(), y.copy()
-    size = x.shape[1]
     for code in np.unique(codes):
         sel = np.flatnonzero(codes == code)
         turns, flip = int(code) % 4, int(code) >= 4
         part, target = x[sel], y[sel]
         for _ in range(turns):
             part = np.rot90(part, 1, axes=(1, 2))
-            target = np.stack([target[:, 0], size - 1 - target[:, 2], target[:, 1]], axis=1)
+            target = np.rot90(target, 1, axes=(1, 2)).copy()
+            target[..., 3], target[..., 4] = -target[..., 4], target[..., 3].copy()
             if wind is not None:
                 u, v = part[..., wind[0]].copy(), part[..., wind[1]].copy()
                 part[..., wind[0]], part[..., wind[1]] = v, -u
         if flip:
             part = part[:, :, ::-1]
-            target = np.stack([target[:, 0], target[:, 1], size - 1 - target[:, 2]], axis=1)
+            target = target[:, :, ::-1].copy()
+            target[..., 4] = -target[..., 4]
             if wind is not None:
                 part[..., wind[0]] = -part[..., wind[0]]
         x[sel], y[sel] = part, target
     return x, y
 
 
+def centres_of(target: np.ndarray) -> np.ndarray:
+    """(n, 2) centre positions (row, col in cells) marked in one patch's target map."""
+    rows, cols = np.nonzero(target[..., 2] > 0.5)
+    return np.stack([rows + target[rows, cols, 3], cols + target[rows, cols, 4]], axis=1)
+
+
 class PatchSource(Source):
     """Patches of `index` read from `fields` a time chunk at a time, as (x, y) batches.
 
     x: (batch, P, P, channels) float32 in physical units (the network normalises);
-    y: (batch, 3) float32 = presence, centre row, centre column (cells; 0 without cyclone)."""
+    y: (batch, P, P, 5) float32 target maps of every centre in or near the patch
+    (heatmap.targets: Gaussian heat, cell weight, nearest cell of a centre, its offset)."""
 
     def __init__(self, fields: Fields, index: PatchIndex, channels: list[str], patch: int,
-                 augment: bool = False, seed: int = 0, shuffle_chunks: int = 8,
+                 centres: Centres, min_wind: float, sigma: float, augment: bool = False,
+                 seed: int = 0, shuffle_chunks: int = 8,
                  fill: np.ndarray | None = None) -> None:
         self.fields, self.index, self.channels, self.patch = fields, index, channels, patch
+        self.sigma = sigma
+        strong = centres.wind >= min_wind  # NaN (unknown) counts as weak
+        order = np.argsort(centres.t, kind="stable")
+        bounds = np.searchsorted(centres.t[order], np.arange(len(fields.times) + 1))
+        self.by_time = [(centres.row[order[a:b]], centres.col[order[a:b]], strong[order[a:b]])
+                        for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         self.augment, self.seed, self.shuffle_chunks = augment, seed, shuffle_chunks
         self.fill = fill
         self.chunk_time = max(1, fields.chunk_time)
@@ -207,11 +226,12 @@ class PatchSource(Source):
             block = self._chunk(chunk)
             r0, c0 = idx.r0[i], idx.c0[i]
             x[k] = block[int(t[k]) - chunk * self.chunk_time, r0:r0 + p, c0:c0 + p]
-        y = np.stack([idx.present[indices], np.nan_to_num(idx.row[indices]),
-                      np.nan_to_num(idx.col[indices])], axis=1).astype(np.float32)
+        y = np.empty((len(indices), p, p, len(heatmap.CHANNELS)), dtype=np.float32)
+        for k, i in enumerate(indices):
+            rows, cols, strong = self.by_time[int(idx.t[i])]
+            y[k] = heatmap.targets(rows - idx.r0[i], cols - idx.c0[i], strong, p, self.sigma)
         if self.augment:
             x, y = augment(x, y, self.codes(epoch)[indices], self.wind)
-            y[:, 1:] *= y[:, :1]  # no position without a cyclone
         return x, y
 
     def codes(self, epoch: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""`dte predict climate-cyclone`: cyclone centres detected in whole fields, as CSV."""
+"""`dte predict climate-cyclone`: cyclone centres detected in whole fields and linked into
+tracks, as CSV (one row per centre and time step; TRACK blank where a centre is on no track)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import numpy as np
 from dte_core.errors import ConfigError
 
 from dte_climate_cyclone import io
-from dte_climate_cyclone.detect import detect
+from dte_climate_cyclone.detect import Found, heat_maps, network_centres, radius_cells
+from dte_climate_cyclone.linking import link
 
 OPTIONS = ("threshold", "stride", "max_times")
-COLUMNS = ["ISO_TIME", "LAT", "LON", "PROB", "ROW", "COL", "WINDOWS"]
+COLUMNS = ["ISO_TIME", "LAT", "LON", "PROB", "ROW", "COL", "TRACK"]
 
 
 def _options(options: dict[str, str], config: Any) -> tuple[float, int | None, int | None]:
@@ -57,17 +59,27 @@ def predict(config: Any, models: dict[str, Any], output: Path, inputs: Path | No
     if data.nan == "fill":
         stats = io.compute_stats(fields, data.variables)
         fill = np.array([stats[n]["mean"] for n in data.variables], np.float32)
-    found = detect(models["net"], fields, times, data.variables, data.patch_size, threshold,
-                   stride=stride, fill=fill)
+    ev = config.evaluate
+    radius = radius_cells(fields.grid, ev.suppress_km)
+    found = Found()
+    for t, heat in heat_maps(models["net"], fields, times, data.variables, data.patch_size,
+                             stride or ev.stride, fill):
+        found.add(t, network_centres(heat, threshold, radius))
+    arr = found.arrays()
+    lat, lon = fields.grid.position(arr["row"], arr["col"])
+    seconds = fields.times.astype("datetime64[s]").astype(np.int64)
+    track = link(arr["t"], lat, lon, (seconds - seconds[0]) / 3600.0, ev.max_speed_kmh,
+                 ev.min_track_steps)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     with tmp.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        for f in found:
-            writer.writerow([f["time"], round(f["lat"], 3), round(f["lon"], 3),
-                             round(f["prob"], 4), round(f["row"], 2), round(f["col"], 2),
-                             f["windows"]])
+        for k in np.lexsort((arr["col"], arr["row"], arr["t"])):
+            writer.writerow([fields.label(int(arr["t"][k])), round(float(lat[k]), 3),
+                             round(float(lon[k]), 3), round(float(arr["score"][k]), 4),
+                             round(float(arr["row"][k]), 2), round(float(arr["col"][k]), 2),
+                             "" if track[k] < 0 else int(track[k])])
     tmp.replace(output)
     return output

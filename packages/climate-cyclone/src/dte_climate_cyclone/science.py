@@ -11,14 +11,16 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 class ClimateCyclone(Science):
-    """Locate tropical-cyclone centres in patches of gridded atmospheric fields."""
+    """Detect and track every tropical-cyclone centre in gridded atmospheric fields."""
 
     name = "climate-cyclone"
     distribution = "dte-climate-cyclone"
     framework = "tensorflow"
-    summary = "Tropical-cyclone centre localisation in gridded fields (VGG-like CNN, TensorFlow)"
+    summary = ("Tropical-cyclone centre detection and tracking in gridded fields (VGG-like "
+               "heat-map CNN, TensorFlow)")
     contract = 2
-    key_metrics = ("val/centre_err_cells", "val/recall")
+    key_metrics = ("val/f1", "val/centre_err_cells")
+    constant_metrics = ("val/baseline_*",)
 
     def config_class(self) -> type[BaseModel]:
         """The climate-cyclone configuration model."""
@@ -39,12 +41,12 @@ class ClimateCyclone(Science):
 
     def search_space(self) -> dict[str, Any]:
         """`dte tune climate-cyclone`'s default search: learning rate, decay, depth, dropout
-        and the weight of the centre term in the loss."""
+        and the weight of the cells near a centre in the loss."""
         return {"optim.lr": {"low": 1e-4, "high": 3e-3, "log": True},
                 "optim.weight_decay": {"low": 1e-6, "high": 1e-3, "log": True},
                 "model.convs_per_block": {"choices": [1, 2]},
                 "model.dropout": {"low": 0.0, "high": 0.5},
-                "loss.centre_weight": {"low": 0.2, "high": 2.0, "log": True}}
+                "loss.centre_weight": {"low": 2.0, "high": 40.0, "log": True}}
 
     def generate(self, config: Any, out: Path) -> dict[str, Any]:
         """Synthetic fields (zarr v3 or netCDF), IBTrACS tracks and statistics."""

@@ -1,4 +1,5 @@
-"""The Keras task of climate-cyclone: network, Adam, patch sources, loss."""
+"""The Keras task of climate-cyclone: network, Adam, patch sources, loss; validation scores
+the network's heat-map peaks beside the min-psl baseline's on the same patches."""
 
 from __future__ import annotations
 
@@ -12,11 +13,23 @@ from dte_climate_cyclone.data import CycloneData, say
 
 
 class CycloneTask(KerasTask):
-    """Locate cyclone centres in patches: presence and (row, column)."""
+    """Locate every cyclone centre in patches: a centre heat map."""
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self._data: CycloneData | None = None
+        self._base_threshold: float | None = None
+
+    @property
+    def base_threshold(self) -> float | None:
+        """The min-psl baseline's threshold [Pa], tuned on training fields (None without psl)."""
+        if self._base_threshold is None and "psl" in self.config.data.variables:
+            from dte_climate_cyclone.detect import radius_cells
+            from dte_climate_cyclone.evaluate import tune_baseline
+
+            radius = radius_cells(self.data.fields.grid, self.config.evaluate.suppress_km)
+            self._base_threshold = tune_baseline(self.data, radius).threshold
+        return self._base_threshold
 
     @property
     def data(self) -> CycloneData:
@@ -29,6 +42,9 @@ class CycloneTask(KerasTask):
         say(f"{summary['times']} time steps on a {summary['grid'][0]} x {summary['grid'][1]} "
             f"grid, {summary['centres']} cyclone centres; patches: train {summary['train']}, "
             f"validation {summary['val']} (held out from {summary['held_out_from']})")
+        if self.base_threshold is not None:
+            say(f"min-psl baseline: centres below {self.base_threshold / 100:.1f} hPa (tuned on "
+                f"training fields)")
 
     def configure_models(self) -> dict[str, Any]:
         """The network; without opened data (loading a checkpoint) the normalisation weights
@@ -65,7 +81,11 @@ class CycloneTask(KerasTask):
         x, y = batch
         out = self.models["net"](x, training=training)
         cfg = self.config
-        return model.loss_and_metrics(y, out, cfg.data.patch_size, cfg.loss.centre_weight)
+        psl = None
+        if not training and self.base_threshold is not None:
+            psl = x[..., cfg.data.variables.index("psl")]
+        return model.loss_and_metrics(y, out, cfg.loss.centre_weight, cfg.evaluate.threshold,
+                                      self.base_threshold, psl)
 
     def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
-        return validation.summary(means)
+        return {**validation.summary(means), **validation.summary(means, prefix="baseline_")}

@@ -1,21 +1,13 @@
-"""Validation metrics: per-batch means logged while training (`batch_metrics`, `summary`) and
-the held-out detection and localisation scores of `dte evaluate` (`scores`).
+"""Validation metrics logged while training: peak-level scores of a batch of patches.
 
-Training validation (Keras, batch means averaged by the trainer): accuracy of the presence
-logit, the share of patches with a cyclone, the centre error summed over them, and the true
-positive / false positive / false negative rates, turned into precision, recall, F1 and the
-mean centre error (cells) by `summary`.
-
-Held-out scores (network `net_*`, baseline `base_*` in `dte evaluate`):
-  precision, recall, f1          detection of "this patch holds a cyclone centre"
-  centre_err_cells / _km         mean distance of the located centre to the track's, on
-                                 patches with a cyclone (grid cells; great-circle km)
-  centre_median_km
-  hit_rate                       cyclone patches detected with the centre within
-                                 evaluate.hit_cells cells
-  false_alarm_adjacent / random  detections on cyclone-free adjacent / random patches
-  centre_err_km_clear            the same on patches with one cyclone at least 3 cells from
-                                 the border
+For the network (its heat-map logits) and, on the same patches, for the min-psl baseline
+(minus the sea-level pressure, its threshold tuned on training fields): peaks are local
+maxima over 5 x 5 cells above the threshold, placed to a fraction of a cell by a parabola
+(log-probability for the network, pressure for the baseline). A true centre (the nearest cell
+of a centre at least data.min_wind_kt strong) is found when a peak lies within 2 cells
+(5 x 5 window); a peak far from every centre, and not next to a weak one, is a false alarm.
+Batch means of the counts and of the error sum become precision, recall, F1 and the mean
+centre error (cells) in `summary`. `dte evaluate` scores whole fields (scoring.py).
 """
 
 from __future__ import annotations
@@ -25,64 +17,64 @@ from typing import Any
 
 import numpy as np
 
-from dte_climate_cyclone.grid import great_circle_km
-from dte_climate_cyclone.patches import KINDS, PatchIndex
+WINDOW = 5
 
 
-def batch_metrics(y, out) -> dict[str, Any]:
-    """Batch means (TensorFlow tensors) of the detection and localisation metrics of the
-    network's output `out` (presence logit, row, col) against the targets `y`."""
+def _offsets(shape, axis: int):
+    """Sub-cell offset of a maximum along `axis` from a parabola through three cells."""
     import tensorflow as tf
 
-    present = y[:, 0]
-    d = out[:, 1:] - y[:, 1:]
-    err_cells = tf.sqrt(tf.reduce_sum(d * d, axis=1) + 1e-12)
-    predicted = tf.cast(out[:, 0] > 0, tf.float32)
-    return {
-        "accuracy": tf.reduce_mean(tf.cast(tf.equal(predicted, present), tf.float32)),
-        "positives": tf.reduce_mean(present),
-        "err_sum": tf.reduce_mean(present * err_cells),
-        "tp": tf.reduce_mean(predicted * present),
-        "fp": tf.reduce_mean(predicted * (1 - present)),
-        "fn": tf.reduce_mean((1 - predicted) * present),
-    }
+    lo, hi = tf.roll(shape, 1, axis=axis), tf.roll(shape, -1, axis=axis)
+    curve = lo - 2.0 * shape + hi
+    safe = tf.where(curve < -1e-9, curve, -1.0)
+    off = tf.where(curve < -1e-9, tf.clip_by_value(0.5 * (lo - hi) / safe, -0.5, 0.5), 0.0)
+    n = shape.shape[axis]
+    inner = tf.logical_and(tf.range(n) > 0, tf.range(n) < n - 1)
+    inner = tf.reshape(inner, [1, n, 1] if axis == 1 else [1, 1, n])
+    return tf.where(inner, off, 0.0)
 
 
-def summary(means: Mapping[str, float]) -> dict[str, float]:
-    """Precision, recall, F1 and the mean centre error (cells) from batch-mean metrics."""
-    tp, fp, fn = means.get("tp", 0.0), means.get("fp", 0.0), means.get("fn", 0.0)
-    precision = tp / (tp + fp) if tp + fp > 0 else 0.0
-    recall = tp / (tp + fn) if tp + fn > 0 else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    positives = means.get("positives", 0.0)
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "centre_err_cells": means.get("err_sum", 0.0) / positives if positives else 0.0}
+def batch_metrics(y, score, threshold: float, shape=None, prefix: str = "") -> dict[str, Any]:
+    """Batch means (TensorFlow) of the peak-level counts of a (batch, P, P) score map against
+    the target maps `y` (heatmap.CHANNELS); `shape` refines positions (default `score`)."""
+    import tensorflow as tf
+
+    score = tf.cast(score, tf.float32)
+    shape = score if shape is None else tf.cast(shape, tf.float32)
+    s4 = score[..., None]
+    local = s4 >= tf.nn.max_pool2d(s4, WINDOW, 1, "SAME")
+    pred = tf.cast(tf.logical_and(local, s4 > threshold), tf.float32)[..., 0]
+    p = tf.shape(score)[1]
+    grid = tf.cast(tf.range(p), tf.float32)
+    rows = grid[None, :, None] + _offsets(shape, 1)
+    cols = grid[None, None, :] + _offsets(shape, 2)
+    stack = tf.stack([pred, pred * rows, pred * cols], axis=-1)
+    sums = tf.nn.depthwise_conv2d(stack, tf.ones((WINDOW, WINDOW, 3, 1)), [1, 1, 1, 1], "SAME")
+    count = sums[..., 0]
+    peak, weight = y[..., 2], y[..., 1]
+    found = peak * tf.cast(count > 0.5, tf.float32)
+    safe = tf.maximum(count, 1.0)
+    err = tf.sqrt((sums[..., 1] / safe - (grid[None, :, None] + y[..., 3])) ** 2
+                  + (sums[..., 2] / safe - (grid[None, None, :] + y[..., 4])) ** 2 + 1e-12)
+    near = tf.nn.max_pool2d(peak[..., None], WINDOW, 1, "SAME")[..., 0]
+    n = tf.cast(tf.shape(score)[0], tf.float32)
+    tp = tf.reduce_sum(found)
+    return {f"{prefix}tp": tp / n,
+            f"{prefix}fn": (tf.reduce_sum(peak) - tp) / n,
+            f"{prefix}fp": tf.reduce_sum(pred * (1.0 - near) * weight) / n,
+            f"{prefix}err_sum": tf.reduce_sum(found * err) / n}
 
 
-def scores(pred: np.ndarray, y: np.ndarray, index: PatchIndex, data: Any,
-           hit_cells: float, clear: np.ndarray | None = None) -> dict[str, float]:
-    """Detection and localisation metrics of predictions (presence 0/1, row, col)."""
-    present, detected = y[:, 0] > 0.5, pred[:, 0] > 0.5
-    tp = float((detected & present).sum())
-    fp, fn = float((detected & ~present).sum()), float((~detected & present).sum())
-    err = np.hypot(pred[:, 1] - y[:, 1], pred[:, 2] - y[:, 2])
-    grid = data.fields.grid
-    lat_t, lon_t = grid.position(index.r0 + y[:, 1], index.c0 + y[:, 2])
-    lat_p, lon_p = grid.position(index.r0 + pred[:, 1], index.c0 + pred[:, 2])
-    km = great_circle_km(lat_t, lon_t, lat_p, lon_p)
-    out = {
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
-        "centre_err_cells": float(err[present].mean()) if present.any() else float("nan"),
-        "centre_err_km": float(km[present].mean()) if present.any() else float("nan"),
-        "centre_median_km": float(np.median(km[present])) if present.any() else float("nan"),
-        "hit_rate": float((detected & present & (err <= hit_cells)).sum()
-                          / max(present.sum(), 1)),
-    }
-    for k, kind in enumerate(KINDS[1:], start=1):
-        empty = (index.kind == k) & ~present
-        out[f"false_alarm_{kind}"] = float(detected[empty].mean()) if empty.any() else 0.0
-    if clear is not None and clear.any():
-        out["centre_err_km_clear"] = float(km[clear].mean())
-    return out
+def summary(means: Mapping[str, float], prefix: str = "") -> dict[str, float]:
+    """Precision, recall, F1 and the mean centre error (cells) from batch-mean counts."""
+    tp, fp, fn = (means.get(f"{prefix}{k}", 0.0) for k in ("tp", "fp", "fn"))
+    return {f"{prefix}precision": tp / (tp + fp) if tp + fp > 0 else 0.0,
+            f"{prefix}recall": tp / (tp + fn) if tp + fn > 0 else 0.0,
+            f"{prefix}f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 0.0,
+            f"{prefix}centre_err_cells": means.get(f"{prefix}err_sum", 0.0) / tp if tp > 0
+            else float("nan")}
+
+
+def logit(p: float) -> float:
+    """The logit of a probability threshold."""
+    return float(np.log(p / (1.0 - p)))
