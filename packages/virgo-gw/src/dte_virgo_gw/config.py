@@ -148,6 +148,10 @@ class ModelConfig(StrictModel):
     which the regression needs; group normalises it away per sample)."""
     norm_groups: int = Field(8, ge=1)
     """Groups of GroupNorm layers (fewer if a level has fewer channels)."""
+    target: Literal["main", "glitch"] = "main"
+    """What the network predicts: the main channel's map P (glitch estimate G_hat = P minus
+    the noise floor; trains on any dataset), or the glitch map G_hat itself (trained on the
+    truth glitch maps of generated data; at inference it sees the auxiliary maps only)."""
 
 
 class OptimConfig(StrictModel):

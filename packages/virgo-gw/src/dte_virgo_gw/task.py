@@ -36,6 +36,21 @@ def noise_floor(file: Path, train: range, statistic: str) -> np.ndarray:
     return validation.floor_of(noise, statistic)
 
 
+def main_estimate(out, floor, target: str):
+    """The main map P implied by the network's output energies (numpy or torch): the output
+    itself (`model.target=main`), or the noise floor plus the predicted glitch map, never
+    negative (`glitch`); either way the glitch estimate is G_hat = P - floor."""
+    return out if target == "main" else floor + out * (out > 0)
+
+
+def floor_statistic(config) -> str:
+    """The noise floor a trained network converges to on glitch-free pixels: that of its loss
+    (`model.target=glitch` predicts the glitch itself: any floor works, the median is used)."""
+    if config.model.target == "glitch" or config.optim.loss == "l1":
+        return "median"
+    return "logmean"
+
+
 class DenoiserTask(Task):
     """Learn P(main map | auxiliary maps) with an L1 or L2 loss; report held-out physics."""
 
@@ -47,8 +62,15 @@ class DenoiserTask(Task):
 
     @cached_property
     def info(self) -> vdata.DatasetInfo:
+        from dte_core.errors import ConfigError
+
         info = vdata.inspect(self.file)
         vdata.check_compatible(info, self.config)
+        if self.config.model.target == "glitch" and not info.has_truth:
+            raise ConfigError(
+                f"model.target=glitch trains on the truth glitch maps of generated data, and "
+                f"{info.file} ({info.kind or 'prepared'}) has none. Train it with "
+                f"--set model.target=main, or on a dataset from `dte data generate virgo-gw`.")
         return info
 
     @cached_property
@@ -72,7 +94,11 @@ class DenoiserTask(Task):
 
     @property
     def floor_statistic(self) -> str:
-        return "median" if self.config.optim.loss == "l1" else "logmean"
+        return floor_statistic(self.config)
+
+    @property
+    def target(self) -> str:
+        return self.config.model.target
 
     # ---- Task API ------------------------------------------------------------------------
     def configure_models(self) -> dict[str, nn.Module]:
@@ -106,7 +132,7 @@ class DenoiserTask(Task):
         return int(min(by_epochs, train.max_steps or float("inf")))
 
     def train_dataset(self) -> vdata.MapsDataset:
-        return vdata.MapsDataset(self.file, self.splits[0])
+        return vdata.MapsDataset(self.file, self.splits[0], truth=self.target == "glitch")
 
     def val_dataset(self) -> vdata.MapsDataset:
         return vdata.MapsDataset(self.file, self.splits[1], truth=self.info.has_truth)
@@ -117,16 +143,16 @@ class DenoiserTask(Task):
         return nn.functional.mse_loss(pred, target)
 
     def training_step(self, batch, ctx) -> torch.Tensor:
-        return self.loss(self.models["denoiser"](batch["aux"]), compress(batch["main"]))
+        return self.loss(self.models["denoiser"](batch["aux"]), compress(batch[self.target]))
 
     def validation_step(self, batch) -> dict[str, torch.Tensor]:
         z = self.models["denoiser"](batch["aux"]).float()
-        pred = to_energy(z)
         glitch, cbc = batch.get("glitch"), batch.get("cbc")
-        floors = {k: v.to(pred.device) for k, v in self.floors.items()}
-        out = {"loss": self.loss(z, compress(batch["main"]))}
-        out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc,
-                                            floors.get(self.floor_statistic)))
+        floors = {k: v.to(z.device) for k, v in self.floors.items()}
+        floor = floors.get(self.floor_statistic)
+        pred = main_estimate(to_energy(z), floor, self.target)
+        out = {"loss": self.loss(z, compress(batch[self.target]))}
+        out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc, floor))
         base = torch.from_numpy(self.baseline.predict(batch["aux"].cpu().numpy()))
         base = base[:, None].to(pred.device)
         out.update(validation.batch_metrics(base, batch["main"], glitch, cbc,
