@@ -12,7 +12,7 @@ from dte_core.errors import ConfigError
 from dte_virgo_gw import data as vdata
 from dte_virgo_gw import signature, strain
 from dte_virgo_gw.evaluate import run_network
-from dte_virgo_gw.task import FLOOR_SAMPLES, floor_statistic, iter_maps, main_estimate, noise_floor
+from dte_virgo_gw.task import FLOOR_SAMPLES, floor_statistic, iter_maps, noise_floor
 
 PREDICT_OPTIONS = {"split": "all | train | val: which samples (default: all of --input, "
                             "else the held-out samples of the run's dataset)",
@@ -85,7 +85,7 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
             done = 0
             for chunk in iter_maps(file, indices, names, batch):
                 aux, main, start = chunk[:3]
-                pred = main_estimate(run_network(net, aux), floor[None], target)
+                pred = run_network(net, aux, main, floor, target)
                 g_hat = pred - floor[None]
                 part = slice(done, done + len(aux))
                 out["prediction"][part] = pred

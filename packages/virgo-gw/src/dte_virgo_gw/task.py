@@ -36,17 +36,40 @@ def noise_floor(file: Path, train: range, statistic: str) -> np.ndarray:
     return validation.floor_of(noise, statistic)
 
 
-def main_estimate(out, floor, target: str):
-    """The main map P implied by the network's output energies (numpy or torch): the output
-    itself (`model.target=main`), or the noise floor plus the predicted glitch map, never
-    negative (`glitch`); either way the glitch estimate is G_hat = P - floor."""
-    return out if target == "main" else floor + out * (out > 0)
+def estimate(z: torch.Tensor, main: torch.Tensor, floor, target: str) -> torch.Tensor:
+    """The main map P implied by the network's output z (B, 1, F, T) and the main map (B, 1,
+    F, T): z itself in energies (`model.target=main`), else the noise floor plus the glitch
+    estimate, which is the predicted glitch map (never negative) or the predicted glitch
+    fraction times the main map. Either way G_hat = P - floor."""
+    if target == "main":
+        return to_energy(z)
+    if target == "glitch":
+        return floor + to_energy(z).clamp(min=0)
+    return floor + torch.sigmoid(z) * main.clamp(min=0)
+
+
+def mask_loss(z: torch.Tensor, batch, cbc_weight: float) -> torch.Tensor:
+    """The glitch-power residual sum |G - G_hat| of G_hat = sigmoid(z) x main, per unit of the
+    batch's glitch energy plus one per pixel (a batch without glitches still counts), plus a
+    small L1 on the fraction itself (a gradient where the main map is quiet) and, weighted,
+    the binary-signal energy the estimate removes."""
+    main, glitch = batch["main"], batch["glitch"]
+    fraction = torch.sigmoid(z)
+    g_hat = fraction * main.clamp(min=0)
+    truth = (glitch / main.clamp(min=1e-6)).clamp(0, 1)
+    loss = ((g_hat - glitch).abs().sum() / (glitch.sum() + fraction.numel())
+            + 0.1 * (fraction - truth).abs().mean())
+    if cbc_weight:
+        cbc = batch["cbc"]
+        removed = torch.minimum(cbc, (g_hat - glitch).clamp(min=0))
+        loss = loss + cbc_weight * removed.sum() / (cbc.sum() + 1.0)
+    return loss
 
 
 def floor_statistic(config) -> str:
     """The noise floor a trained network converges to on glitch-free pixels: that of its loss
     (`model.target=glitch` predicts the glitch itself: any floor works, the median is used)."""
-    if config.model.target == "glitch" or config.optim.loss == "l1":
+    if config.model.target != "main" or config.optim.loss == "l1":
         return "median"
     return "logmean"
 
@@ -66,9 +89,10 @@ class DenoiserTask(Task):
 
         info = vdata.inspect(self.file)
         vdata.check_compatible(info, self.config)
-        if self.config.model.target == "glitch" and not info.has_truth:
+        if self.config.model.target != "main" and not info.has_truth:
             raise ConfigError(
-                f"model.target=glitch trains on the truth glitch maps of generated data, and "
+                f"model.target={self.config.model.target} trains on the truth glitch maps of "
+                f"generated data, and "
                 f"{info.file} ({info.kind or 'prepared'}) has none. Train it with "
                 f"--set model.target=main, or on a dataset from `dte data generate virgo-gw`.")
         return info
@@ -132,7 +156,7 @@ class DenoiserTask(Task):
         return int(min(by_epochs, train.max_steps or float("inf")))
 
     def train_dataset(self) -> vdata.MapsDataset:
-        return vdata.MapsDataset(self.file, self.splits[0], truth=self.target == "glitch")
+        return vdata.MapsDataset(self.file, self.splits[0], truth=self.target != "main")
 
     def val_dataset(self) -> vdata.MapsDataset:
         return vdata.MapsDataset(self.file, self.splits[1], truth=self.info.has_truth)
@@ -143,15 +167,19 @@ class DenoiserTask(Task):
         return nn.functional.mse_loss(pred, target)
 
     def training_step(self, batch, ctx) -> torch.Tensor:
-        return self.loss(self.models["denoiser"](batch["aux"]), compress(batch[self.target]))
+        z = self.models["denoiser"](batch["aux"])
+        if self.target == "mask":
+            return mask_loss(z, batch, self.config.optim.cbc_weight)
+        return self.loss(z, compress(batch[self.target]))
 
     def validation_step(self, batch) -> dict[str, torch.Tensor]:
         z = self.models["denoiser"](batch["aux"]).float()
         glitch, cbc = batch.get("glitch"), batch.get("cbc")
         floors = {k: v.to(z.device) for k, v in self.floors.items()}
         floor = floors.get(self.floor_statistic)
-        pred = main_estimate(to_energy(z), floor, self.target)
-        out = {"loss": self.loss(z, compress(batch[self.target]))}
+        pred = estimate(z, batch["main"], floor, self.target)
+        out = {"loss": mask_loss(z, batch, self.config.optim.cbc_weight)
+               if self.target == "mask" else self.loss(z, compress(batch[self.target]))}
         out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc, floor))
         base = torch.from_numpy(self.baseline.predict(batch["aux"].cpu().numpy()))
         base = base[:, None].to(pred.device)
