@@ -148,6 +148,9 @@ class ModelConfig(StrictModel):
     which the regression needs; group normalises it away per sample)."""
     norm_groups: int = Field(8, ge=1)
     """Groups of GroupNorm layers (fewer if a level has fewer channels)."""
+    main_input: bool = False
+    """Give the network the main channel's map too, beside the auxiliary maps (it then sees
+    where the energy is; what is a glitch it still has to learn from the witnesses)."""
     target: Literal["main", "glitch", "mask"] = "main"
     """What the network predicts from the auxiliary maps: `main`, the main channel's map P
     (glitch estimate G_hat = P minus the noise floor; trains on any dataset); `glitch`, the

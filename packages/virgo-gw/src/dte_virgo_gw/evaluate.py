@@ -13,7 +13,7 @@ from dte_virgo_gw import data as vdata
 from dte_virgo_gw import plots, signature, strain, validation
 from dte_virgo_gw.baseline import LinearBaseline
 from dte_virgo_gw.config import MORPHOLOGIES
-from dte_virgo_gw.model import parameter_count
+from dte_virgo_gw.model import inputs, parameter_count
 from dte_virgo_gw.task import estimate, floor_statistic, iter_maps, noise_floor
 
 #: per-family groups of held-out samples: one glitch family only, several, or no glitch
@@ -22,13 +22,12 @@ PREFIX = {"denoiser": "", "baseline": "baseline_"}
 
 
 @torch.no_grad()
-def run_network(net, aux: np.ndarray, main: np.ndarray | None = None, floor=None,
-                target: str = "main") -> np.ndarray:
+def run_network(net, aux: np.ndarray, main: np.ndarray, config, floor=None) -> np.ndarray:
     """The predicted main maps P (B, F, T) of a batch (see `task.estimate`)."""
-    z = net(torch.from_numpy(aux)).float()
-    m = None if main is None else torch.from_numpy(np.asarray(main, np.float32))[:, None]
+    m = torch.from_numpy(np.asarray(main, np.float32))[:, None]
+    z = net(inputs(torch.from_numpy(aux), m, config.model.main_input)).float()
     f = None if floor is None else torch.from_numpy(np.asarray(floor, np.float32))[None, None]
-    return estimate(z, m, f, target).numpy()[:, 0]
+    return estimate(z, m, f, config.model.target).numpy()[:, 0]
 
 
 def families(file: Path, indices: range) -> list[str]:
@@ -73,8 +72,7 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
                          iter_maps(file, held, tuple(names), ev.batch_size), strict=True):
         aux, main = chunk[0], chunk[1]
         glitch, cbc = (chunk[2], chunk[3]) if info.has_truth else (None, None)
-        preds = {"denoiser": run_network(net, aux, main, floors.get("denoiser"),
-                                         config.model.target),
+        preds = {"denoiser": run_network(net, aux, main, config, floors.get("denoiser")),
                  "baseline": baseline.predict(aux)}
         for name, pred in preds.items():
             floor = floors.get(name)

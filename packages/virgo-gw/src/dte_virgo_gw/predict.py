@@ -55,9 +55,9 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
         floor, how = noise_floor(file, train, floor_statistic(config)), "training noise maps"
     else:  # no noise maps: the level predicted most of the time (glitches are rare)
         first = range(indices.start, min(indices.stop, indices.start + FLOOR_SAMPLES))
-        name = "maps/aux" if target == "main" else "maps/main"
-        maps = np.concatenate([run_network(net, c[0]) if target == "main" else c[0]
-                               for c in iter_maps(file, first, (name,), batch)])
+        maps = np.concatenate([run_network(net, aux, main, config) if target == "main" else main
+                               for aux, main in iter_maps(file, first, ("maps/aux", "maps/main"),
+                                                          batch)])
         floor = np.median(np.moveaxis(maps, 1, 0).reshape(maps.shape[1], -1), axis=1)[:, None]
         how = ("median of the predictions (glitches are rare)" if target == "main" else
                "median of the main maps (glitches are rare)")
@@ -85,7 +85,7 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
             done = 0
             for chunk in iter_maps(file, indices, names, batch):
                 aux, main, start = chunk[:3]
-                pred = run_network(net, aux, main, floor, target)
+                pred = run_network(net, aux, main, config, floor)
                 g_hat = pred - floor[None]
                 part = slice(done, done + len(aux))
                 out["prediction"][part] = pred

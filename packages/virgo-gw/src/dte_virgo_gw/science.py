@@ -37,10 +37,11 @@ class VirgoGW(Science):
         return VirgoConfig
 
     def input_example(self, config: Any) -> dict[str, tuple[Any, ...]]:
-        """One batch of auxiliary maps at the noise level (normalised energy 1)."""
+        """One batch of input maps (auxiliary, then main with `model.main_input`) at the noise
+        level (normalised energy 1)."""
         import numpy as np
 
-        shape = (1, config.data.aux_channels, *config.data.map_shape)
+        shape = (1, config.data.aux_channels + config.model.main_input, *config.data.map_shape)
         return {"denoiser": (np.ones(shape, dtype=np.float32),)}
 
     def search_space(self) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def kept_fraction(main: np.ndarray, g_hat: np.ndarray) -> np.ndarray:
     """Per map pixel, the fraction of the main channel's energy that is not glitch."""
     main = np.asarray(main, np.float64)
     tiny = np.finfo(np.float32).tiny
-    return np.clip((main - g_hat) / np.maximum(main, tiny), 0.0, 1.0)
+    return np.clip(1.0 - g_hat / np.maximum(main, tiny), 0.0, 1.0)
 
 
 def region(grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from torch import nn
 from dte_virgo_gw import data as vdata
 from dte_virgo_gw import validation
 from dte_virgo_gw.baseline import LinearBaseline
-from dte_virgo_gw.model import build, compress, to_energy
+from dte_virgo_gw.model import build, compress, inputs, to_energy
 
 READ_CHUNK = 64  # samples per read when a whole split is streamed (floor, baseline fit)
 FLOOR_SAMPLES = 256  # noise maps behind each per-frequency floor (x times: ample statistics)
@@ -167,13 +167,15 @@ class DenoiserTask(Task):
         return nn.functional.mse_loss(pred, target)
 
     def training_step(self, batch, ctx) -> torch.Tensor:
-        z = self.models["denoiser"](batch["aux"])
+        z = self.models["denoiser"](inputs(batch["aux"], batch["main"],
+                                           self.config.model.main_input))
         if self.target == "mask":
             return mask_loss(z, batch, self.config.optim.cbc_weight)
         return self.loss(z, compress(batch[self.target]))
 
     def validation_step(self, batch) -> dict[str, torch.Tensor]:
-        z = self.models["denoiser"](batch["aux"]).float()
+        z = self.models["denoiser"](inputs(batch["aux"], batch["main"],
+                                           self.config.model.main_input)).float()
         glitch, cbc = batch.get("glitch"), batch.get("cbc")
         floors = {k: v.to(z.device) for k, v in self.floors.items()}
         floor = floors.get(self.floor_statistic)
