@@ -170,7 +170,7 @@ def test_the_clean_preset_resolves_and_validates(tmp_path, dte):
     result = dte("config", "show", "virgo-gw", "--preset", "clean", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    assert "target: glitch" in text
+    assert "main_input: true target: mask" in text and "samples: 2048" in text
     listed = dte("config", "presets", "virgo-gw", cwd=tmp_path)
     assert listed.returncode == 0 and "clean" in listed.stdout
 
