@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-FAMILIES = ("blip", "scattered_light", "whistle", "chirp", "broadband", "mixed", "none")
+BASE = ("blip", "scattered_light", "whistle", "chirp", "broadband")
+FAMILIES = (*BASE, "mixed", "none", *(f"{m}_weak" for m in BASE))
 DTE = str(Path(sys.executable).with_name("dte"))
 
 
@@ -91,7 +92,9 @@ def table(metrics: dict[str, float]) -> list[str]:
         n = metrics.get(f"heldout_samples/{fam}")
         if n is None:
             continue
-        group = {"mixed": "several families", "none": "no glitch"}.get(fam, f"{fam} only")
+        group = {"mixed": "several families", "none": "no glitch"}.get(
+            fam, f"{fam.removesuffix('_weak')} only, all SNR < 15 in h(t)" if fam.endswith("_weak")
+            else f"{fam} only")
         row(f"glitch power removed (dB), {group} ({n:.0f} samples)", f"glitch_removed_db/{fam}")
         row(f"compact-binary power preserved, {group} ({n:.0f} samples)",
             f"cbc_preserved/{fam}", ".3f")

@@ -16,8 +16,10 @@ from dte_virgo_gw.config import MORPHOLOGIES
 from dte_virgo_gw.model import inputs, parameter_count
 from dte_virgo_gw.task import estimate, floor_statistic, iter_maps, noise_floor
 
-#: per-family groups of held-out samples: one glitch family only, several, or no glitch
-GROUPS = (*MORPHOLOGIES, "mixed", "none")
+#: per-family groups of held-out samples: one glitch family only, several, or no glitch; and
+#: `<family>_weak`, those of one family whose glitches are all below WEAK_SNR in h(t)
+GROUPS = (*MORPHOLOGIES, "mixed", "none", *(f"{m}_weak" for m in MORPHOLOGIES))
+WEAK_SNR = 15.0  # in-band SNR of the coupled glitch in the main channel (`glitches/snr_main`)
 PREFIX = {"denoiser": "", "baseline": "baseline_"}
 
 
@@ -30,18 +32,29 @@ def run_network(net, aux: np.ndarray, main: np.ndarray, config, floor=None) -> n
     return estimate(z, m, f, config.model.target).numpy()[:, 0]
 
 
-def families(file: Path, indices: range) -> list[str]:
-    """The group of each sample: its one glitch family, 'mixed' or 'none'."""
+def families(file: Path, indices: range) -> list[list[str]]:
+    """The groups of each sample: its one glitch family (and `<family>_weak` when all its
+    glitches are weak), 'mixed' or 'none'."""
     with vdata.open_h5(file) as f:
         if "glitches/sample" not in f:
-            return ["none"] * len(indices)
+            return [["none"] for _ in indices]
         owner = f["glitches/sample"][()]
         kind = f["glitches/morphology"][()].astype(str)
+        snr = f["glitches/snr_main"][()]
     seen: dict[int, set[str]] = {}
-    for i, m in zip(owner, kind, strict=True):
+    loudest: dict[int, float] = {}
+    for i, m, s in zip(owner, kind, snr, strict=True):
         seen.setdefault(int(i), set()).add(m)
-    found = [seen.get(i, set()) for i in indices]
-    return [next(iter(s)) if len(s) == 1 else ("mixed" if s else "none") for s in found]
+        loudest[int(i)] = max(loudest.get(int(i), 0.0), float(s))
+    out = []
+    for i in indices:
+        found = seen.get(i, set())
+        if len(found) != 1:
+            out.append(["mixed" if found else "none"])
+            continue
+        family = next(iter(found))
+        out.append([family] + ([f"{family}_weak"] if loudest[i] < WEAK_SNR else []))
+    return out
 
 
 def evaluate(config, net, out: Path) -> dict[str, float]:
@@ -128,15 +141,16 @@ def evaluate(config, net, out: Path) -> dict[str, float]:
     return metrics
 
 
-def _add_groups(per_group: dict, groups: list[str], values: dict[str, np.ndarray],
+def _add_groups(per_group: dict, groups: list[list[str]], values: dict[str, np.ndarray],
                 prefix: str) -> None:
-    """Add each sample's energy sums to its group's totals."""
-    for j, group in enumerate(groups):
-        total = per_group.setdefault(group, {})
-        if not prefix:
-            total["samples"] = total.get("samples", 0.0) + 1
-        for key, v in values.items():
-            total[f"{prefix}{key}"] = total.get(f"{prefix}{key}", 0.0) + float(v[j])
+    """Add each sample's energy sums to its groups' totals."""
+    for j, names in enumerate(groups):
+        for group in names:
+            total = per_group.setdefault(group, {})
+            if not prefix:
+                total["samples"] = total.get("samples", 0.0) + 1
+            for key, v in values.items():
+                total[f"{prefix}{key}"] = total.get(f"{prefix}{key}", 0.0) + float(v[j])
 
 
 def _group_metrics(per_group: dict[str, dict[str, float]]) -> dict[str, float]:

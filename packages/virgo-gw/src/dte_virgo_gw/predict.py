@@ -79,9 +79,10 @@ def predict(config, net, output: Path, inputs: Path | None, options: dict[str, s
             out = {name: f.create_dataset(f"maps/{name}", shape, np.float32, chunks=chunks)
                    for name in ("prediction", "glitch_estimate", "cleaned")}
             gps = f.create_dataset("samples/gps_start", (n,), np.float64)
-            cleaned = _strain_dataset(f, info, n, length) if with_strain else None
-            grid, whitener = ((strain.Grid.of(info, length), strain.Whitener(info, length))
-                              if with_strain else (None, None))
+            cleaned = grid = whitener = None
+            if with_strain:
+                grid, whitener = strain.Grid.of(info, length), strain.Whitener(info, length)
+                cleaned = _strain_dataset(f, info, n, length, whitener.units)
             done = 0
             for chunk in iter_maps(file, indices, names, batch):
                 aux, main, start = chunk[:3]
@@ -122,12 +123,12 @@ def _series_length(file: Path) -> int:
         return int(f["series/main"].shape[1])
 
 
-def _strain_dataset(f, info, n: int, length: int):
+def _strain_dataset(f, info, n: int, length: int, units: str):
     """The output's series/cleaned dataset, described for a reader without dte."""
     ds = f.create_dataset("series/cleaned", (n, length), np.float32, chunks=(1, length))
     ds.attrs.update({"channel": info.main, "sample_rate": info.sample_rate,
                      "pad": float(info.attrs["pad"]), "duration": float(info.attrs["duration"]),
-                     "units": strain.Whitener(info, length).units,
+                     "units": units,
                      "method": f"STFT mask ({strain.SEGMENT:g} s segments, "
                                f"{strain.OVERLAP:g} overlap) from the kept energy fraction "
                                f"(main - glitch_estimate) / main of each map pixel"})

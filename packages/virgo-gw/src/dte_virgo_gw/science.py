@@ -23,7 +23,8 @@ class VirgoGW(Science):
     key_metrics = ("val/glitch_removed_db", "val/cbc_preserved",
                    *(f"val/glitch_removed_db/{m}" for m in
                      ("blip", "scattered_light", "whistle", "chirp", "broadband", "mixed")),
-                   "val/cbc_preserved/none", "val/strain_glitch_removed_db",
+                   "val/glitch_removed_db/chirp_weak", "val/cbc_preserved/none",
+                   "val/strain_glitch_removed_db",
                    "val/strain_cbc_preserved")
     tune_metric = "val/glitch_removed_db"
     tune_direction = "maximize"

@@ -2,7 +2,7 @@
 
 A Q-transform map keeps only energies, so it cannot be inverted by itself. The cleaning is
 done on an invertible transform of the same series instead: each map pixel's kept energy
-fraction r = clip((main - G_hat) / main, 0, 1) is interpolated (in log frequency and time)
+fraction r = clip(1 - G_hat / main, 0, 1) is interpolated (in log frequency and time)
 onto the bins of a short-time Fourier transform of the whitened main channel, the STFT is
 scaled by sqrt(r) (so each bin keeps the fraction r of its energy), inverted, and coloured
 back with the noise curve that whitened it. Bins outside the maps' band and time window keep
