@@ -68,14 +68,15 @@ def mask_loss(z: torch.Tensor, batch, cbc_weight: float) -> torch.Tensor:
 
 def floor_statistic(config) -> str:
     """The noise floor a trained network converges to on glitch-free pixels: that of its loss
-    (`model.target=glitch` predicts the glitch itself: any floor works, the median is used)."""
+    (targets `glitch` and `mask` estimate the glitch itself: any floor works; the median)."""
     if config.model.target != "main" or config.optim.loss == "l1":
         return "median"
     return "logmean"
 
 
 class DenoiserTask(Task):
-    """Learn P(main map | auxiliary maps) with an L1 or L2 loss; report held-out physics."""
+    """Learn the main map, the glitch map or the glitch fraction from the witnesses (and the
+    main map); report held-out physics."""
 
     @cached_property
     def file(self) -> Path:
@@ -166,12 +167,15 @@ class DenoiserTask(Task):
             return nn.functional.l1_loss(pred, target)
         return nn.functional.mse_loss(pred, target)
 
-    def training_step(self, batch, ctx) -> torch.Tensor:
-        z = self.models["denoiser"](inputs(batch["aux"], batch["main"],
-                                           self.config.model.main_input))
+    def objective(self, z: torch.Tensor, batch) -> torch.Tensor:
+        """The loss of `model.target` for the network's output z."""
         if self.target == "mask":
             return mask_loss(z, batch, self.config.optim.cbc_weight)
         return self.loss(z, compress(batch[self.target]))
+
+    def training_step(self, batch, ctx) -> torch.Tensor:
+        return self.objective(self.models["denoiser"](
+            inputs(batch["aux"], batch["main"], self.config.model.main_input)), batch)
 
     def validation_step(self, batch) -> dict[str, torch.Tensor]:
         z = self.models["denoiser"](inputs(batch["aux"], batch["main"],
@@ -180,8 +184,7 @@ class DenoiserTask(Task):
         floors = {k: v.to(z.device) for k, v in self.floors.items()}
         floor = floors.get(self.floor_statistic)
         pred = estimate(z, batch["main"], floor, self.target)
-        out = {"loss": mask_loss(z, batch, self.config.optim.cbc_weight)
-               if self.target == "mask" else self.loss(z, compress(batch[self.target]))}
+        out = {"loss": self.objective(z, batch)}
         out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc, floor))
         base = torch.from_numpy(self.baseline.predict(batch["aux"].cpu().numpy()))
         base = base[:, None].to(pred.device)
