@@ -73,7 +73,8 @@ def baseline_of(metrics: Mapping[str, Any], key: str) -> Any:
     `net_X`; None if there is none."""
     head, sep, leaf = key.rpartition("/")
     prefix = f"{head}{sep}"
-    for candidate in (f"{prefix}baseline_{leaf}", f"{prefix}base_{leaf.removeprefix('net_')}"):
+    for candidate in (f"{prefix}baseline_{leaf}", f"{prefix}base_{leaf.removeprefix('net_')}",
+                      f"baseline_{key}"):  # per-group keys: baseline_NAME/GROUP
         if candidate != key and candidate in metrics:
             return metrics[candidate]
     return None

@@ -80,3 +80,20 @@ def test_metrics_mean_what_they_say():
     eats_signal = db(floor + glitch + cbc)  # also "subtracts" the binary
     assert eats_signal["cbc_preserved"] == pytest.approx(0.0)
     assert floor_of(np.ones((3, 4, 5)) * 2, "median").shape == (4, 1)
+
+
+def test_the_mask_loss_is_the_glitch_power_residual_and_guards_the_binaries():
+    import torch
+    from dte_virgo_gw.task import estimate, mask_loss
+
+    main = torch.tensor([[[[9.0, 1.0, 5.0]]]])
+    glitch = torch.tensor([[[[8.0, 0.0, 0.0]]]])
+    cbc = torch.tensor([[[[0.0, 0.0, 4.0]]]])
+    batch = {"main": main, "glitch": glitch, "cbc": cbc}
+    right = torch.logit(torch.tensor([[[[8 / 9, 1e-4, 1e-4]]]]))
+    greedy = torch.logit(torch.tensor([[[[8 / 9, 1e-4, 0.9]]]]))  # also takes the binary
+    assert mask_loss(right, batch, 0.0) < 0.01
+    assert torch.allclose(estimate(right, main, 1.0, "mask") - 1.0, glitch, atol=1e-3)
+    # it takes 4.5 where the binary has 4: all 4 lost, per (binary energy + 1)
+    extra = mask_loss(greedy, batch, 1.0) - mask_loss(greedy, batch, 0.0)
+    assert torch.isclose(extra, torch.tensor(4 / 5), atol=1e-3)

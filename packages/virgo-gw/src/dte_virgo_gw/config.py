@@ -148,6 +148,15 @@ class ModelConfig(StrictModel):
     which the regression needs; group normalises it away per sample)."""
     norm_groups: int = Field(8, ge=1)
     """Groups of GroupNorm layers (fewer if a level has fewer channels)."""
+    main_input: bool = False
+    """Give the network the main channel's map too, beside the auxiliary maps (it then sees
+    where the energy is; what is a glitch it still has to learn from the witnesses)."""
+    target: Literal["main", "glitch", "mask"] = "main"
+    """What the network predicts from the auxiliary maps: `main`, the main channel's map P
+    (glitch estimate G_hat = P minus the noise floor; trains on any dataset); `glitch`, the
+    glitch map itself; `mask`, the fraction of each main-map pixel's energy that is glitch
+    (G_hat = mask x main map). `glitch` and `mask` train on the truth maps of generated data;
+    at inference they see only the auxiliary maps (and, for `mask`, the main map)."""
 
 
 class OptimConfig(StrictModel):
@@ -158,10 +167,14 @@ class OptimConfig(StrictModel):
     weight_decay: float = Field(1e-4, ge=0)
     """Weight decay of AdamW."""
     loss: Literal["l1", "l2"] = "l2"
-    """Reconstruction loss on the log1p maps: L2 weighs the large errors of glitch pixels
-    above the noise pixels' irreducible scatter (faster to learn); L1 estimates the median."""
+    """Loss of `model.target` main or glitch, on the log1p maps: L2 weighs the large errors of
+    glitch pixels above the noise pixels' irreducible scatter (faster to learn); L1 estimates
+    the median. (`mask` has its own loss: the glitch-power residual itself, see the README.)"""
     schedule: Literal["cosine", "constant"] = "cosine"
     """Learning-rate schedule over the run's optimizer steps."""
+    cbc_weight: float = Field(0.0, ge=0)
+    """`model.target=mask`: weight of a loss term on the binary-signal energy that the glitch
+    estimate removes (the truth signal maps of generated data); 0 leaves it out."""
 
 
 class EvaluateConfig(StrictModel):

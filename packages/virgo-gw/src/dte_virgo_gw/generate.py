@@ -83,8 +83,9 @@ def make_plan(data) -> Plan:
     return Plan(data, MapSpec.from_config(data), n, main_psd, aux_psd, tuple(coupling), source)
 
 
-def sample(plan: Plan, index: int) -> dict[str, Any]:
-    """Sample `index`: stored series, maps, truth maps and what was injected."""
+def series(plan: Plan, index: int) -> dict[str, Any]:
+    """Sample `index`'s series: the main channel's parts (physical units), the auxiliary
+    channels, and what was injected; no maps."""
     data, spec, n = plan.data, plan.spec, plan.n
     fs = spec.sample_rate
     rng = np.random.default_rng(np.random.SeedSequence(data.seed, spawn_key=(2, index)))
@@ -126,8 +127,18 @@ def sample(plan: Plan, index: int) -> dict[str, Any]:
 
     noise_strain = noise.colour(main_noise, plan.main_psd, fs)
     glitch_strain = noise.colour(coupled, plan.main_psd, fs)
-    main = noise_strain + glitch_strain + cbc_strain
     aux = np.stack([noise.colour(aux_white[k], plan.aux_psd[k], fs) for k in range(k_count)])
+    return {"noise": noise_strain, "glitch": glitch_strain, "cbc": cbc_strain, "aux": aux,
+            "injection": injection, "events": events}
+
+
+def sample(plan: Plan, index: int) -> dict[str, Any]:
+    """Sample `index`: stored series, maps, truth maps and what was injected."""
+    spec, fs, k_count = plan.spec, plan.spec.sample_rate, plan.data.aux_channels
+    parts = series(plan, index)
+    noise_strain, glitch_strain, cbc_strain, aux = (parts[k] for k in ("noise", "glitch", "cbc",
+                                                                       "aux"))
+    main = noise_strain + glitch_strain + cbc_strain
 
     def white(x):
         return noise.whiten(x, plan.main_psd, fs)
@@ -144,7 +155,8 @@ def sample(plan: Plan, index: int) -> dict[str, Any]:
         "glitch_map": part_map(white(glitch_strain), spec, scale, q_main),
         "cbc_map": part_map(white(cbc_strain), spec, scale, q_main),
         "noise_map": part_map(white(noise_strain), spec, scale, q_main),
-        "gps_start": GPS_EPOCH + index * n / fs, "injection": injection, "events": events,
+        "gps_start": GPS_EPOCH + index * plan.n / fs, "injection": parts["injection"],
+        "events": parts["events"],
     }
 
 

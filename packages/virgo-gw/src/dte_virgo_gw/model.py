@@ -72,6 +72,12 @@ class Denoiser(nn.Module):
         return self.out(x)
 
 
+def inputs(aux: torch.Tensor, main: torch.Tensor, main_input: bool) -> torch.Tensor:
+    """The network's input maps (B, K[+1], F, T): the auxiliary maps, then the main map
+    (B, 1, F, T) when `model.main_input` is set."""
+    return torch.cat([aux, main], 1) if main_input else aux
+
+
 def compress(energy: torch.Tensor) -> torch.Tensor:
     """Normalised energies -> the network's log1p units."""
     return torch.log1p(energy.clamp(min=0))
@@ -83,9 +89,11 @@ def to_energy(z: torch.Tensor) -> torch.Tensor:
 
 
 def build(config) -> Denoiser:
-    """The network described by `config.model` for `config.data.aux_channels` inputs."""
+    """The network described by `config.model` for `config.data.aux_channels` inputs (and the
+    main map, with `model.main_input`)."""
     m = config.model
-    return Denoiser(config.data.aux_channels, m.base_channels, m.depth, m.norm_groups,
+    return Denoiser(config.data.aux_channels + m.main_input, m.base_channels, m.depth,
+                    m.norm_groups,
                     skips=m.kind == "unet", norm=m.norm)
 
 

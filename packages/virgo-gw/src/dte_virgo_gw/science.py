@@ -19,7 +19,13 @@ class VirgoGW(Science):
     framework = "torch"
     summary = "Virgo glitch-noise subtraction from auxiliary channels (Q-transform denoiser)"
     contract = 2
-    key_metrics = ("val/glitch_removed_db", "val/cbc_kept")
+    # printed by training (val/...) and by `dte evaluate` (the same names, per family too)
+    key_metrics = ("val/glitch_removed_db", "val/cbc_preserved",
+                   *(f"val/glitch_removed_db/{m}" for m in
+                     ("blip", "scattered_light", "whistle", "chirp", "broadband", "mixed")),
+                   "val/glitch_removed_db/chirp_weak", "val/cbc_preserved/none",
+                   "val/strain_glitch_removed_db",
+                   "val/strain_cbc_preserved")
     tune_metric = "val/glitch_removed_db"
     tune_direction = "maximize"
     # the linear baseline is fitted once and the injected signals are fixed
@@ -32,10 +38,11 @@ class VirgoGW(Science):
         return VirgoConfig
 
     def input_example(self, config: Any) -> dict[str, tuple[Any, ...]]:
-        """One batch of auxiliary maps at the noise level (normalised energy 1)."""
+        """One batch of input maps (auxiliary, then main with `model.main_input`) at the noise
+        level (normalised energy 1)."""
         import numpy as np
 
-        shape = (1, config.data.aux_channels, *config.data.map_shape)
+        shape = (1, config.data.aux_channels + config.model.main_input, *config.data.map_shape)
         return {"denoiser": (np.ones(shape, dtype=np.float32),)}
 
     def search_space(self) -> dict[str, Any]:

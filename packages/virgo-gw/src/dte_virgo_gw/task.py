@@ -15,7 +15,7 @@ from torch import nn
 from dte_virgo_gw import data as vdata
 from dte_virgo_gw import validation
 from dte_virgo_gw.baseline import LinearBaseline
-from dte_virgo_gw.model import build, compress, to_energy
+from dte_virgo_gw.model import build, compress, inputs, to_energy
 
 READ_CHUNK = 64  # samples per read when a whole split is streamed (floor, baseline fit)
 FLOOR_SAMPLES = 256  # noise maps behind each per-frequency floor (x times: ample statistics)
@@ -36,8 +36,47 @@ def noise_floor(file: Path, train: range, statistic: str) -> np.ndarray:
     return validation.floor_of(noise, statistic)
 
 
+def estimate(z: torch.Tensor, main: torch.Tensor, floor, target: str) -> torch.Tensor:
+    """The main map P implied by the network's output z (B, 1, F, T) and the main map (B, 1,
+    F, T): z itself in energies (`model.target=main`), else the noise floor plus the glitch
+    estimate, which is the predicted glitch map (never negative) or the predicted glitch
+    fraction times the main map. Either way G_hat = P - floor."""
+    if target == "main":
+        return to_energy(z)
+    if target == "glitch":
+        return floor + to_energy(z).clamp(min=0)
+    return floor + torch.sigmoid(z) * main.clamp(min=0)
+
+
+def mask_loss(z: torch.Tensor, batch, cbc_weight: float) -> torch.Tensor:
+    """The glitch-power residual sum |G - G_hat| of G_hat = sigmoid(z) x main, per unit of the
+    batch's glitch energy plus one per pixel (a batch without glitches still counts), plus a
+    small L1 on the fraction itself (a gradient where the main map is quiet) and, weighted,
+    the binary-signal energy the estimate removes."""
+    main, glitch = batch["main"], batch["glitch"]
+    fraction = torch.sigmoid(z)
+    g_hat = fraction * main.clamp(min=0)
+    truth = (glitch / main.clamp(min=1e-6)).clamp(0, 1)
+    loss = ((g_hat - glitch).abs().sum() / (glitch.sum() + fraction.numel())
+            + 0.1 * (fraction - truth).abs().mean())
+    if cbc_weight:
+        cbc = batch["cbc"]
+        removed = torch.minimum(cbc, (g_hat - glitch).clamp(min=0))
+        loss = loss + cbc_weight * removed.sum() / (cbc.sum() + 1.0)
+    return loss
+
+
+def floor_statistic(config) -> str:
+    """The noise floor a trained network converges to on glitch-free pixels: that of its loss
+    (targets `glitch` and `mask` estimate the glitch itself: any floor works; the median)."""
+    if config.model.target != "main" or config.optim.loss == "l1":
+        return "median"
+    return "logmean"
+
+
 class DenoiserTask(Task):
-    """Learn P(main map | auxiliary maps) with an L1 or L2 loss; report held-out physics."""
+    """Learn the main map, the glitch map or the glitch fraction from the witnesses (and the
+    main map); report held-out physics."""
 
     @cached_property
     def file(self) -> Path:
@@ -47,8 +86,16 @@ class DenoiserTask(Task):
 
     @cached_property
     def info(self) -> vdata.DatasetInfo:
+        from dte_core.errors import ConfigError
+
         info = vdata.inspect(self.file)
         vdata.check_compatible(info, self.config)
+        if self.config.model.target != "main" and not info.has_truth:
+            raise ConfigError(
+                f"model.target={self.config.model.target} trains on the truth glitch maps of "
+                f"generated data, and "
+                f"{info.file} ({info.kind or 'prepared'}) has none. Train it with "
+                f"--set model.target=main, or on a dataset from `dte data generate virgo-gw`.")
         return info
 
     @cached_property
@@ -72,7 +119,11 @@ class DenoiserTask(Task):
 
     @property
     def floor_statistic(self) -> str:
-        return "median" if self.config.optim.loss == "l1" else "logmean"
+        return floor_statistic(self.config)
+
+    @property
+    def target(self) -> str:
+        return self.config.model.target
 
     # ---- Task API ------------------------------------------------------------------------
     def configure_models(self) -> dict[str, nn.Module]:
@@ -106,7 +157,7 @@ class DenoiserTask(Task):
         return int(min(by_epochs, train.max_steps or float("inf")))
 
     def train_dataset(self) -> vdata.MapsDataset:
-        return vdata.MapsDataset(self.file, self.splits[0])
+        return vdata.MapsDataset(self.file, self.splits[0], truth=self.target != "main")
 
     def val_dataset(self) -> vdata.MapsDataset:
         return vdata.MapsDataset(self.file, self.splits[1], truth=self.info.has_truth)
@@ -116,17 +167,25 @@ class DenoiserTask(Task):
             return nn.functional.l1_loss(pred, target)
         return nn.functional.mse_loss(pred, target)
 
+    def objective(self, z: torch.Tensor, batch) -> torch.Tensor:
+        """The loss of `model.target` for the network's output z."""
+        if self.target == "mask":
+            return mask_loss(z, batch, self.config.optim.cbc_weight)
+        return self.loss(z, compress(batch[self.target]))
+
     def training_step(self, batch, ctx) -> torch.Tensor:
-        return self.loss(self.models["denoiser"](batch["aux"]), compress(batch["main"]))
+        return self.objective(self.models["denoiser"](
+            inputs(batch["aux"], batch["main"], self.config.model.main_input)), batch)
 
     def validation_step(self, batch) -> dict[str, torch.Tensor]:
-        z = self.models["denoiser"](batch["aux"]).float()
-        pred = to_energy(z)
+        z = self.models["denoiser"](inputs(batch["aux"], batch["main"],
+                                           self.config.model.main_input)).float()
         glitch, cbc = batch.get("glitch"), batch.get("cbc")
-        floors = {k: v.to(pred.device) for k, v in self.floors.items()}
-        out = {"loss": self.loss(z, compress(batch["main"]))}
-        out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc,
-                                            floors.get(self.floor_statistic)))
+        floors = {k: v.to(z.device) for k, v in self.floors.items()}
+        floor = floors.get(self.floor_statistic)
+        pred = estimate(z, batch["main"], floor, self.target)
+        out = {"loss": self.objective(z, batch)}
+        out.update(validation.batch_metrics(pred, batch["main"], glitch, cbc, floor))
         base = torch.from_numpy(self.baseline.predict(batch["aux"].cpu().numpy()))
         base = base[:, None].to(pred.device)
         out.update(validation.batch_metrics(base, batch["main"], glitch, cbc,

@@ -69,6 +69,16 @@ def summary(means: Mapping[str, float], prefix: str = "") -> dict[str, float]:
     return out
 
 
+def sample_sums(pred: np.ndarray, glitch: np.ndarray, cbc: np.ndarray,
+                floor: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample energy sums (B,) of `batch_metrics`, in numpy, for sums over any subset."""
+    g_hat = pred - floor
+    axes = tuple(range(1, glitch.ndim))
+    kept = np.minimum(cbc, np.clip(cbc + glitch - g_hat, 0, None))
+    return {"glitch_energy": glitch.sum(axes), "glitch_residual": np.abs(glitch - g_hat).sum(axes),
+            "cbc_energy": cbc.sum(axes), "cbc_kept": kept.sum(axes)}
+
+
 def per_sample_db(glitch: np.ndarray, g_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample glitch energy before and left after subtraction (for the figures)."""
     axes = tuple(range(1, glitch.ndim))
