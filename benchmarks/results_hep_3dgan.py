@@ -22,10 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-#: issue 17's targets for the CPU preset (largest relative differences)
-TARGETS = {"longitudinal_max_rel_diff": 0.25, "transverse_x_max_rel_diff": 0.25,
-           "transverse_y_max_rel_diff": 0.25, "deposit_ratio_max_rel_diff": 0.15,
-           "occupancy_rel_diff": 0.30}
+from dte_hep_3dgan.validation import TARGETS
+
 #: further metrics shown for the GAN (and the baseline where evaluate computes one)
 OTHERS = ("target_ratio", "longitudinal_mean_rel_diff", "longitudinal_layers_within_10pct",
           "deposit_ratio_real", "deposit_ratio_generated", "occupancy_real",
