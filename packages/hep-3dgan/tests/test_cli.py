@@ -108,11 +108,20 @@ def test_evaluate_writes_metrics_and_figures(trained):
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     for key in ("longitudinal_max_rel_diff", "transverse_x_max_rel_diff",
-                "deposit_ratio_max_rel_diff", "sampling_fraction_real", "w1_long_centroid",
-                "w1_cell_log10_energy", "w1_occupancy", "gan_showers_per_s",
-                "gflash_showers_per_s"):
+                "transverse_y_max_rel_diff", "deposit_ratio_max_rel_diff", "occupancy_real",
+                "occupancy_generated", "occupancy_rel_diff", "target_ratio",
+                "sampling_fraction_real", "w1_long_centroid", "w1_cell_log10_energy",
+                "w1_occupancy", "gan_showers_per_s", "gflash_showers_per_s"):
         assert key in metrics, key
+        assert f"baseline_{key}" in metrics or not key.endswith("_rel_diff"), key
     assert 0.015 < metrics["sampling_fraction_real"] < 0.03
+    assert 500 < metrics["occupancy_real"] < 5000
+    # the GFlash baseline (another sample for the same conditions) is the statistical floor
+    assert metrics["baseline_deposit_ratio_max_rel_diff"] < 0.25
+    assert metrics["baseline_occupancy_generated"] == pytest.approx(metrics["occupancy_real"],
+                                                                   rel=0.3)
+    text = " ".join(result.stderr.split())
+    assert "physics targets" in text and "longitudinal_max_rel_diff" in text and "0.25" in text
     out = only_run(trained) / "evaluation"
     for figure in ("longitudinal", "transverse_x", "transverse_y", "deposit_vs_energy",
                    "shower_shapes", "cells"):

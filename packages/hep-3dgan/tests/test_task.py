@@ -69,6 +69,28 @@ def test_network_sizes_and_shapes():
     assert no_angle["discriminator"](x)[2] is None
 
 
+def test_compact_networks_keep_the_contract_at_a_fraction_of_the_cost():
+    cfg = Hep3DGANConfig.model_validate({"model": {"architecture": "compact", "latent_dim": 16}})
+    nets = model.build(cfg)
+    gen, disc = nets["generator"], nets["discriminator"]
+    paper = model.build(Hep3DGANConfig())
+    assert model.parameters(disc) < model.parameters(paper["discriminator"]) / 3
+    x = gen(torch.randn(2, 16), model.conditions(torch.tensor([10.0, 200.0]),
+                                                 torch.tensor([1.2, 1.9]), 100.0))
+    assert x.shape == (2, 1, 51, 51, 25) and (x >= 0).all()
+    logit, energy, angle, deposit = disc(x)
+    assert logit.shape == energy.shape == angle.shape == deposit.shape == (2,)
+
+
+def test_smooth_hit_count_follows_the_threshold():
+    from dte_hep_3dgan.task import smooth_hits
+
+    gev = torch.zeros(1, 1, 51, 51, 25)
+    gev[0, 0, :10, 0, 0] = 1e-3  # ten cells far above 1e-5 GeV
+    gev[0, 0, :10, 1, 0] = 1e-7  # ten far below
+    assert smooth_hits(gev).item() == pytest.approx(10, abs=0.01)
+
+
 class StepCtx:
     """What the Trainer's StepContext does with one process and no accumulation."""
 
@@ -83,8 +105,14 @@ class StepCtx:
 
 
 @pytest.mark.slow
-def test_training_step_updates_both_networks_in_turn(shower_file):
-    cfg = Hep3DGANConfig.model_validate({"data": {"path": str(shower_file)}})
+@pytest.mark.parametrize("settings", [
+    {},
+    {"model": {"architecture": "compact", "latent_dim": 16},
+     "loss": {"transverse": 2.0, "occupancy": 1.0}, "data": {"power": 0.5}},
+], ids=["paper", "compact-with-shape-losses"])
+def test_training_step_updates_both_networks_in_turn(shower_file, settings):
+    cfg = Hep3DGANConfig.model_validate({**settings, "data": {**settings.get("data", {}),
+                                                              "path": str(shower_file)}})
     torch.manual_seed(0)
     task = ShowerGAN(cfg)
     nets = task.configure_models()
@@ -104,11 +132,19 @@ def test_training_step_updates_both_networks_in_turn(shower_file):
         # the generator's step must leave no gradient in the discriminator (and vice versa)
         assert all(p.grad is None for p in net.parameters())
         assert all(p.requires_grad for p in net.parameters())
-    assert {"d_loss", "g_loss", "g_deposit", "g_profile"} <= set(metrics)
+    assert {"d_loss", "g_loss", "g_deposit", "g_profile", "g_transverse",
+            "g_occupancy"} <= set(metrics)
     assert all(torch.isfinite(v) and not v.requires_grad for v in metrics.values())
+    weighted = cfg.loss.transverse > 0
+    assert (metrics["g_transverse"] > 0) == weighted and (metrics["g_occupancy"] > 0) == weighted
     for net in nets.values():
         net.eval()
     with torch.no_grad():
         means = {k: v.item() for k, v in task.validation_step(batch).items()}
     summary = task.validation_summary(means)
     assert summary["profile_max_rel_diff"] >= 0 and summary["deposit_ratio_rel_diff"] >= 0
+    for key in ("longitudinal_max_rel_diff", "transverse_x_max_rel_diff",
+                "transverse_y_max_rel_diff", "deposit_ratio_max_rel_diff"):
+        assert summary[key] >= 0, key
+    assert summary["profile_max_rel_diff"] == summary["longitudinal_max_rel_diff"]
+    assert summary["target_ratio"] >= summary["longitudinal_max_rel_diff"] / 0.25

@@ -94,8 +94,18 @@ class DataConfig(StrictModel):
 class ModelConfig(StrictModel):
     """Generator and discriminator of the 3DGAN."""
 
+    architecture: Literal["paper", "compact"] = "paper"
+    """`paper`: the 3DGAN networks of arXiv 2109.07388 (~30 GMAC per shower and step);
+    `compact`: a pair ~30x cheaper for CPU runs (strided convolutions on a coarse volume,
+    sized by `generator_channels` and `discriminator_channels`)."""
     latent_dim: int = Field(254, ge=1)
     """Size of the generator's noise vector (Ep and theta are appended to it)."""
+    generator_channels: int = Field(8, ge=1)
+    """Compact architecture only: channels of the generator's coarse (13, 13, 7) volume and
+    of its first upsampled stage (half of them in the last)."""
+    discriminator_channels: int = Field(8, ge=1)
+    """Compact architecture only: channels of the discriminator's first strided
+    convolution (twice as many in the next two)."""
     angle_head: bool = True
     """Give the discriminator a theta-regression head (the angle 3DGAN); false: Ep only."""
     dropout: float = Field(0.2, ge=0, lt=1)
@@ -116,6 +126,12 @@ class LossConfig(StrictModel):
     profile: float = Field(2.0, ge=0)
     """Generator only: relative difference of the batch-mean longitudinal profile to the real
     batch's (real and generated showers share Ep and theta); 0 disables it."""
+    transverse: float = Field(0.0, ge=0)
+    """Generator only: relative difference of the batch-mean x and y transverse profiles
+    (normalised) to the real batch's, as `profile` does along depth; 0 disables it."""
+    occupancy: float = Field(0.0, ge=0)
+    """Generator only: relative error of each generated shower's number of hit cells (a
+    smooth count of cells above 1e-5 GeV) against the real shower's; 0 disables it."""
     label_smoothing: float = Field(0.0, ge=0, lt=0.5)
     """Real labels become 1 - this for the discriminator (one-sided smoothing)."""
 
@@ -142,7 +158,8 @@ class EvaluateConfig(StrictModel):
     energy_bins: int = Field(5, ge=1)
     """Ep bins for the sampling fraction and its linearity."""
     min_layer_fraction: float = Field(0.01, gt=0, lt=1)
-    """Layers holding less than this share of the energy are left out of the profile metric."""
+    """Layers (and x, y cells) whose mean deposit is below this fraction of the profile's
+    maximum are left out of the profile metrics."""
 
 
 class Hep3DGANConfig(ScienceConfig):

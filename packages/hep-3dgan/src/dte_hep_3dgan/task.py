@@ -4,8 +4,9 @@ Each step: (1) the generator makes showers for the real batch's (Ep, theta) with
 the discriminator sees real and generated showers in one forward pass (one DDP forward per
 backward) and is stepped on BCE(real/fake) + energy and angle regression; (2) the generator
 makes fresh showers for the same conditions and is stepped on the frozen discriminator's
-verdict, its Ep/theta regression, the total deposit against the real shower's, and the
-batch-mean longitudinal profile against the real batch's.
+verdict, its Ep/theta regression, the total deposit against the real shower's, the
+batch-mean longitudinal (and, when weighted, transverse) profile against the real batch's,
+and, when weighted, each shower's number of hit cells against the real shower's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from dte_hep_3dgan.config import Hep3DGANConfig
 from dte_hep_3dgan.data import ShowerDataset, Transform, open_split
 
 LAYERS = 25
+#: the axes summed away for each profile of (batch, 1, x, y, layer) showers
+PROFILE_AXES = {"longitudinal": (1, 2, 3), "x": (1, 3, 4), "y": (1, 2, 4)}
+#: sharpness of the smooth hit count: a cell at half (twice) the threshold counts 0.06 (0.94)
+OCCUPANCY_SHARPNESS = 4.0
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -42,7 +47,22 @@ def relative_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def layer_profile(gev: torch.Tensor) -> torch.Tensor:
     """(batch, 25) energy per layer from (batch, 1, 51, 51, 25) GeV."""
-    return gev.sum(dim=(1, 2, 3))
+    return gev.sum(dim=PROFILE_AXES["longitudinal"])
+
+
+def normalised_profile_difference(fake: torch.Tensor, real: torch.Tensor, axes: tuple
+                                  ) -> torch.Tensor:
+    """Mean relative difference of the normalised batch-mean profiles of GeV showers."""
+    fake_p, real_p = fake.sum(dim=axes).sum(0), real.sum(dim=axes).sum(0)
+    fake_p = fake_p / fake_p.sum().clamp(min=1e-9)
+    real_p = real_p / real_p.sum().clamp(min=1e-9)
+    return ((fake_p - real_p).abs() / (real_p + 1e-3)).mean()
+
+
+def smooth_hits(gev: torch.Tensor) -> torch.Tensor:
+    """(batch,) differentiable count of cells above validation.HIT_THRESHOLD GeV."""
+    r = (gev / validation.HIT_THRESHOLD).pow(OCCUPANCY_SHARPNESS)
+    return (r / (1 + r)).sum(dim=(1, 2, 3, 4))
 
 
 class ShowerGAN(Task):
@@ -147,28 +167,42 @@ class ShowerGAN(Task):
         g_gan = bce(out[0], torch.ones(n, device=real.device))
         g_energy, g_angle = self._regression(out, energy, theta)
         g_deposit = relative_error(out[3], deposit)
-        g_profile = self._profile_loss(fake, real)
+        g_profile, g_transverse, g_occupancy = self._shape_losses(fake, real)
         g_loss = (w.gan * g_gan + w.energy * g_energy + w.angle * g_angle
-                  + w.deposit * g_deposit + w.profile * g_profile)
+                  + w.deposit * g_deposit + w.profile * g_profile
+                  + w.transverse * g_transverse + w.occupancy * g_occupancy)
         ctx.optimize("generator", g_loss)
         fake_score = torch.sigmoid(out[0].detach()).mean()
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_gan": d_gan.detach(),
                 "g_gan": g_gan.detach(), "g_deposit": g_deposit.detach(),
-                "g_profile": g_profile.detach(), "d_energy": d_energy.detach(),
+                "g_profile": g_profile.detach(), "g_transverse": g_transverse.detach(),
+                "g_occupancy": g_occupancy.detach(), "d_energy": d_energy.detach(),
                 "fake_score": fake_score}
 
-    def _profile_loss(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """Mean relative difference of the normalised batch-mean longitudinal profiles."""
-        if self.config.loss.profile == 0:
-            return torch.zeros((), device=fake.device)
-        fake_p = layer_profile(self.transform.inverse(fake)).sum(0)
-        real_p = layer_profile(self.transform.inverse(real)).sum(0)
-        fake_p = fake_p / fake_p.sum().clamp(min=1e-9)
-        real_p = real_p / real_p.sum().clamp(min=1e-9)
-        return ((fake_p - real_p).abs() / (real_p + 1e-3)).mean()
+    def _shape_losses(self, fake: torch.Tensor, real: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(longitudinal profile, transverse profile, occupancy) losses of the generator;
+        a term weighted 0 is not computed."""
+        w, zero = self.config.loss, torch.zeros((), device=fake.device)
+        if w.profile == 0 and w.transverse == 0 and w.occupancy == 0:
+            return zero, zero, zero
+        fake_gev, real_gev = self.transform.inverse(fake), self.transform.inverse(real)
+        profile = normalised_profile_difference(fake_gev, real_gev,
+                                                PROFILE_AXES["longitudinal"]) \
+            if w.profile else zero
+        transverse = (normalised_profile_difference(fake_gev, real_gev, PROFILE_AXES["x"])
+                      + normalised_profile_difference(fake_gev, real_gev, PROFILE_AXES["y"])
+                      ) / 2 if w.transverse else zero
+        if w.occupancy:
+            hits = (real_gev >= validation.HIT_THRESHOLD).sum(dim=(1, 2, 3, 4)).float()
+            occupancy = relative_error(smooth_hits(fake_gev), hits.clamp(min=1))
+        else:
+            occupancy = zero
+        return profile, transverse, occupancy
 
     def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Per-shower means of each layer's GeV (real and generated) and of deposit / Ep."""
+        """Per-shower means of each layer's and x / y cell's GeV (real and generated), of the
+        hit cells, and of deposit / Ep overall and in each Ep bin of data.energy_range."""
         gen = self.models["generator"]
         energy, theta = batch["energy"], batch["theta"]
         seed = int(batch["index"][0])  # the same noise for the same showers at every epoch
@@ -176,15 +210,25 @@ class ShowerGAN(Task):
                             generator=torch.Generator().manual_seed(seed)).to(energy.device)
         fake = self.transform.inverse(self.generate(gen, energy, theta, noise))
         real = self.transform.inverse(batch["ecal"])
+        low, high = self.config.data.energy_range
+        which = ((energy - low) / (high - low) * validation.VAL_ENERGY_BINS).long().clamp(
+            0, validation.VAL_ENERGY_BINS - 1)
         out: dict[str, torch.Tensor] = {}
+        for b in range(validation.VAL_ENERGY_BINS):
+            out[f"_bin/{b}"] = (which == b).float().mean()
         for name, showers in (("real", real), ("fake", fake)):
-            profile = layer_profile(showers).mean(0)
-            for layer in range(LAYERS):
-                out[f"_profile/{name}_{layer:02d}"] = profile[layer]
-            out[f"deposit_ratio_{name}"] = (showers.sum(dim=(1, 2, 3, 4)) / energy).mean()
+            for axis, dims in PROFILE_AXES.items():
+                profile = showers.sum(dim=dims).mean(0)
+                for i, value in enumerate(profile):
+                    out[f"_{validation.PART[axis]}/{name}_{i:02d}"] = value
+            ratio = showers.sum(dim=(1, 2, 3, 4)) / energy
+            out[f"deposit_ratio_{name}"] = ratio.mean()
+            for b in range(validation.VAL_ENERGY_BINS):
+                out[f"_deposit_bin/{name}_{b}"] = (ratio * (which == b)).mean()
+            out[f"occupancy_{name}"] = (showers >= validation.HIT_THRESHOLD).sum(
+                dim=(1, 2, 3, 4)).float().mean()
         return out
 
     def validation_summary(self, means: Mapping[str, float]) -> dict[str, float]:
-        """The largest relative difference of the mean longitudinal profile over layers with
-        at least evaluate.min_layer_fraction of the energy, and the deposit/Ep difference."""
-        return validation.training_summary(means, LAYERS, self.config.evaluate.min_layer_fraction)
+        """The physics metrics of an epoch (validation.training_summary)."""
+        return validation.training_summary(means, self.config.evaluate.min_layer_fraction)
