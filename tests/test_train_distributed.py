@@ -142,3 +142,12 @@ def test_ctrl_c_stops_every_worker_after_a_checkpoint(tmp_path):
     step = info(run)["step"]
     assert (run / "checkpoints" / f"step-{step:08d}" / "rng-rank1.pt").is_file()
     assert f"--resume {run.name}" in err
+
+
+def test_a_worker_dying_in_teardown_after_the_run_finished_is_a_warning(tmp_path):
+    # rank 1 aborts while its process exits, after every rank left training together
+    result = dte("train", "toy", "--procs", "2", "--set", "train.epochs=1", "--set",
+                 "testing.abort_at_exit=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "the run finished and its checkpoints are complete" in result.stderr
+    assert info(only_run(tmp_path))["status"] == "finished"

@@ -225,7 +225,7 @@ def start(plan: TrainPlan, command: list[str], announce: Any = None) -> tuple[Ru
             if announce is not None:
                 announce(f"run {made.run_id} -> {made.path}")
             try:
-                code = plan.launch(made.path).run()
+                code = _launched(plan, made)
             except BaseException as exc:
                 if plan.resumed is None and _never_started(made, exc):
                     shutil.rmtree(made.path, ignore_errors=True)
@@ -242,6 +242,23 @@ def start(plan: TrainPlan, command: list[str], announce: Any = None) -> tuple[Ru
             raise
         raise StorageFault(storage_message(made, plan.science.name, fault)) from None
     return Run(made.path), code
+
+
+def _launched(plan: TrainPlan, run: Any) -> int:
+    """Run the plan's workers; a worker that dies while shutting down after the run recorded
+    `finished` (its checkpoints complete) is a warning, not a failed run."""
+    from dte_core.errors import WorkerFailed
+
+    try:
+        return plan.launch(run.path).run()
+    except WorkerFailed as exc:
+        if run.info().get("status") != "finished":
+            raise
+        import sys
+
+        print(f"Warning: the run finished and its checkpoints are complete, but a worker "
+              f"then died while shutting down: {exc}", file=sys.stderr)
+        return 0
 
 
 def _never_started(run: Any, exc: BaseException) -> bool:

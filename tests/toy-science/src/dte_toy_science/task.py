@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import time
 from typing import Literal
 
@@ -47,6 +49,8 @@ class ToyTesting(StrictModel):
     """Optimizer steps (1-based) whose loss is NaN, as a bad batch would make it."""
     nan_lr_above: float | None = None
     """Every loss is NaN when optim.lr is above this: hyperparameters that diverge."""
+    abort_at_exit: bool = False
+    """Workers other than rank 0 abort while their process exits (a crash in teardown)."""
     overflow_steps: list[int] = []
     """Optimizer steps (1-based) whose gradients are NaN while their loss stays finite."""
 
@@ -87,6 +91,8 @@ class ToyDataset(torch.utils.data.Dataset):
 class ToyTask(Task):
     def configure_models(self):
         c = self.config
+        if c.testing.abort_at_exit and os.environ.get("RANK", "0") != "0":
+            atexit.register(os.abort)
         if c.optim.optimizers == 2:
             return {"body": nn.Sequential(nn.Linear(c.data.features, c.model.hidden), nn.Tanh(),
                                           nn.Dropout(c.model.dropout)),
