@@ -72,7 +72,21 @@ class Generator(nn.Module):
         return torch.relu(self.conv5(x))
 
 
-class Discriminator(nn.Module):
+class _Judge(nn.Module):
+    """What both discriminators share: the real/fake, Ep' and theta' heads on the features."""
+
+    def _heads(self, features: int, angle_head: bool) -> None:
+        self.real_fake = nn.Linear(features, 1)
+        self.energy = nn.Linear(features, 1)
+        self.angle = nn.Linear(features, 1) if angle_head else None
+
+    def _outputs(self, h: torch.Tensor, deposit: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        angle = self.angle(h)[:, 0] if self.angle is not None else None
+        return self.real_fake(h)[:, 0], self.energy(h)[:, 0], angle, deposit
+
+
+class Discriminator(_Judge):
     """A shower in network space -> (real/fake logit, Ep', theta' or None, total GeV)."""
 
     def __init__(self, transform: Transform, dropout: float, angle_head: bool) -> None:
@@ -89,9 +103,7 @@ class Discriminator(nn.Module):
         self.act = nn.LeakyReLU(0.2)
         self.drop = nn.Dropout(dropout)
         features = 8 * 20 * 20 * 6
-        self.real_fake = nn.Linear(features, 1)
-        self.energy = nn.Linear(features, 1)
-        self.angle = nn.Linear(features, 1) if angle_head else None
+        self._heads(features, angle_head)
 
     def forward(self, x: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
@@ -103,8 +115,7 @@ class Discriminator(nn.Module):
         h = self.drop(self.norm3(self.act(self.conv3(h))))
         h = self.drop(self.norm4(self.act(self.conv4(h))))
         h = self.pool(h).flatten(1)
-        angle = self.angle(h)[:, 0] if self.angle is not None else None
-        return self.real_fake(h)[:, 0], self.energy(h)[:, 0], angle, deposit
+        return self._outputs(h, deposit)
 
 
 class CompactGenerator(nn.Module):
@@ -141,7 +152,7 @@ class CompactGenerator(nn.Module):
         return torch.relu(self.up3(x)[:, :, :51, :51, 1:26] + self.template) * scale
 
 
-class CompactDiscriminator(nn.Module):
+class CompactDiscriminator(_Judge):
     """The discriminator's contract with three strided convolutions (CPU-sized)."""
 
     def __init__(self, transform: Transform, dropout: float, angle_head: bool,
@@ -157,9 +168,7 @@ class CompactDiscriminator(nn.Module):
         self.act = nn.LeakyReLU(0.2)
         self.drop = nn.Dropout(dropout)
         features = 2 * c * 6 * 6 * 3
-        self.real_fake = nn.Linear(features, 1)
-        self.energy = nn.Linear(features, 1)
-        self.angle = nn.Linear(features, 1) if angle_head else None
+        self._heads(features, angle_head)
 
     def forward(self, x: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
@@ -167,8 +176,7 @@ class CompactDiscriminator(nn.Module):
         h = self.drop(self.act(self.conv1(x)))
         h = self.drop(self.norm2(self.act(self.conv2(h))))
         h = self.drop(self.norm3(self.act(self.conv3(h)))).flatten(1)
-        angle = self.angle(h)[:, 0] if self.angle is not None else None
-        return self.real_fake(h)[:, 0], self.energy(h)[:, 0], angle, deposit
+        return self._outputs(h, deposit)
 
 
 def build(config: Hep3DGANConfig) -> dict[str, nn.Module]:
