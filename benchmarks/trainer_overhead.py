@@ -7,8 +7,14 @@ training). Epoch times exclude validation and checkpoints (none are configured);
 epochs are warm-up and not counted. Two models: an MLP with real compute per step (`ratio`)
 and a near-zero-compute one (`tiny_ratio`), where only the per-step cost of the loop shows.
 
-Prints {"dte_epoch_s", "torch_epoch_s", "ratio", "tiny_ratio", "epochs_counted", ...}.
-Usage: uv run python benchmarks/trainer_overhead.py [--epochs 20] [--counted 8]
+Each case runs `--reps` brackets plain / dte / plain (fresh models, same process); a ratio is
+the median over brackets of dte's median epoch over its two plain neighbours', so the drift of
+a shared VM shows up as spread between brackets rather than as overhead. `tiny_no_mlflow_*`
+is the tiny case with tracking.mlflow off: what is left is the loop's own per-step cost.
+
+Prints {"ratio", "tiny_ratio", "tiny_no_mlflow_ratio", "*_ratios", "*_epoch_s", ...}.
+Usage: uv run python benchmarks/trainer_overhead.py [--epochs 20] [--tiny-epochs 60]
+       [--counted 8] [--reps 3]
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def plain_torch(epochs: int, size: str) -> list[float]:
     return times
 
 
-def dte_trainer(epochs: int, project: Path, size: str) -> list[float]:
+def dte_trainer(epochs: int, project: Path, size: str, mlflow: bool = True) -> list[float]:
     """The same training through dte's Trainer with the default sinks; epoch seconds."""
     os.environ["DTE_PROJECT_DIR"] = str(project)
     from dte_core import engine as engines
@@ -94,7 +100,7 @@ def dte_trainer(epochs: int, project: Path, size: str) -> list[float]:
     class BenchConfig(StrictModel):
         train: TrainConfig = TrainConfig(epochs=epochs, batch_size=BATCH,
                                          checkpoint={"every_epochs": None})
-        tracking: TrackingConfig = TrackingConfig()
+        tracking: TrackingConfig = TrackingConfig(mlflow=mlflow)
 
     cfg = BenchConfig()
     run = rundir.create(paths.runs_root(), "bench", "train: {}\n",
@@ -103,33 +109,48 @@ def dte_trainer(epochs: int, project: Path, size: str) -> list[float]:
     with strategy.running():
         logger = Logger(sinks_for(run, "bench", cfg, run.info(), engines.get("torch")))
         Trainer(BenchTask(cfg), cfg.train, strategy, logger, None, "bench").fit()
-    settled_state(run.path)  # the upload ends before its temporary project goes
+    if mlflow:
+        settled_state(run.path)  # the upload ends before its temporary project goes
     return [r["train/epoch_time_s"] for r in read(run.metrics_path) if "train/epoch_time_s" in r]
+
+
+def paired(size: str, epochs: int, counted: int, reps: int, mlflow: bool = True
+           ) -> dict[str, object]:
+    """`reps` brackets plain / dte / plain; each dte median over the mean of its brackets."""
+    ratios, ours, bases = [], [], []
+    for _ in range(reps):
+        with tempfile.TemporaryDirectory() as tmp:
+            before = statistics.median(plain_torch(epochs, size)[-counted:])
+            dte = statistics.median(dte_trainer(epochs, Path(tmp), size, mlflow)[-counted:])
+            after = statistics.median(plain_torch(epochs, size)[-counted:])
+        base = (before + after) / 2
+        ratios.append(dte / base)
+        ours.append(dte)
+        bases.append(base)
+    return {"ratio": round(statistics.median(ratios), 4),
+            "ratios": [round(r, 4) for r in ratios],
+            "dte_epoch_s": round(statistics.median(ours), 4),
+            "torch_epoch_s": round(statistics.median(bases), 4),
+            "step_ms": round(1000 * statistics.median(bases) / (SIZES[size][0] // BATCH), 3)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of the MLP runs")
+    parser.add_argument("--tiny-epochs", type=int, default=60,
+                        help="epochs of the tiny runs (~0.2 s each: counted epochs start "
+                             "after the MLflow uploader has finished starting, ~6 s)")
     parser.add_argument("--counted", type=int, default=8, help="last epochs counted (>= 5)")
+    parser.add_argument("--reps", type=int, default=3, help="plain/dte/plain brackets per case")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-    n = args.counted
-    result: dict[str, float] = {}
-    for size in ("mlp", "tiny"):
-        with tempfile.TemporaryDirectory() as tmp:
-            torch_times = plain_torch(args.epochs, size)
-            dte_times = dte_trainer(args.epochs, Path(tmp), size)
-            torch_times_again = plain_torch(args.epochs, size)  # bracket dte: drift shows up
-        base = statistics.median(torch_times[-n:] + torch_times_again[-n:])
-        ours = statistics.median(dte_times[-n:])
-        key = "" if size == "mlp" else "tiny_"
-        result.update({
-            f"{key}dte_epoch_s": round(ours, 4), f"{key}torch_epoch_s": round(base, 4),
-            f"{key}ratio": round(ours / base, 4),
-            f"{key}torch_before_s": round(statistics.median(torch_times[-n:]), 4),
-            f"{key}torch_after_s": round(statistics.median(torch_times_again[-n:]), 4),
-            f"{key}step_ms": round(1000 * base / (SIZES[size][0] // BATCH), 3)})
-    print(json.dumps({**result, "epochs_counted": n, "epochs_run": args.epochs,
+    n, result = args.counted, {}
+    cases = (("", "mlp", args.epochs, True), ("tiny_", "tiny", args.tiny_epochs, True),
+             ("tiny_no_mlflow_", "tiny", args.tiny_epochs, False))
+    for key, size, epochs, mlflow in cases:
+        result.update({f"{key}{name}": value for name, value in
+                       paired(size, epochs, n, args.reps, mlflow).items()})
+    print(json.dumps({**result, "epochs_counted": n, "reps": args.reps,
                       "threads": torch.get_num_threads(), "python": sys.version.split()[0],
                       "torch": torch.__version__}))
 

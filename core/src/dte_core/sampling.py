@@ -11,7 +11,7 @@ samples per optimizer step. Validation: every sample exactly once, in contiguous
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,8 +49,8 @@ class BatchLayout:
     def steps_per_epoch(self, samples: int) -> int:
         return samples // self.batch_size
 
-    def shards(self, order: np.ndarray, skip_steps: int, first: int, count: int = 1
-               ) -> Iterator[np.ndarray]:
+    def shards(self, order: Sequence[int], skip_steps: int, first: int, count: int = 1
+               ) -> Iterator[Sequence[int]]:
         """Micro-batches of shards first..first+count-1, shard by shard, step by step."""
         shard = self.batch_size // self.world_size
         for step in range(skip_steps, self.steps_per_epoch(len(order))):
@@ -80,8 +80,8 @@ class TrainBatches:
         return (self.steps - self.skip) * self.layout.accumulate
 
     def __iter__(self) -> Iterator[list[int]]:
-        for indices in self.layout.shards(self.order, self.skip, self.rank):
-            yield indices.tolist()
+        # slices of one Python list: no per-batch array-to-list conversion
+        yield from self.layout.shards(self.order.tolist(), self.skip, self.rank)
 
 
 class ValBatches:

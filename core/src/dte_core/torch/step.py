@@ -3,6 +3,7 @@ clipping and gradient scaling handled the same way for every strategy."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,17 +32,16 @@ class StepContext:
         self.micro_step = 0  # index of this micro-batch within the accumulation window
         self.optimized: list[str] = []
         self.skipped = False  # this optimizer step was left out (train.nonfinite=skip)
+        #: steps check only their loss (`stop`, one process, no fp16 scaler); the weights
+        #: are then checked before each checkpoint
+        self.loss_only = (self.guard.policy == "stop" and strategy.world_size == 1
+                          and scaler is None and not strategy.native_accumulation)
+        self.last_loss: float | None = None  # the loss value `loss_only` steps read
 
     @property
     def device(self) -> torch.device:
         return self.strategy.device
 
-    @property
-    def loss_only(self) -> bool:
-        """Whether steps check only their loss (`stop`, one process, no fp16 scaler); the
-        weights are then checked before each checkpoint."""
-        return (self.guard.policy == "stop" and self.strategy.world_size == 1
-                and self.scaler is None and not self.strategy.native_accumulation)
 
     @property
     def syncing(self) -> bool:
@@ -52,6 +52,7 @@ class StepContext:
         """Prepare for the next micro-batch."""
         self.epoch, self.step, self.micro_step = epoch, step, micro_step
         self.optimized = []
+        self.last_loss = None
         if micro_step == 0:
             self.skipped = False
 
@@ -90,16 +91,16 @@ class StepContext:
     def _check_loss(self, loss: torch.Tensor) -> None:
         """A non-finite loss stops the run (one scalar read per micro-batch: the policy
         `stop` needs no gradient norm, which would cost a reduction over every gradient)."""
-        import math
+        if loss.dim() == 0:
+            self.last_loss = loss.item()
+            finite = math.isfinite(self.last_loss)
+        else:
+            import torch
 
-        import torch
-
-        detached = loss.detach()
-        finite = math.isfinite(detached.item()) if detached.dim() == 0 else \
-            bool(torch.isfinite(detached).all())
+            finite = bool(torch.isfinite(loss.detach()).all())
         if not finite:
-            self.guard.skip(self.step + 1, f"the loss is {detached.float().sum().item()}")
-        self.guard.finite()
+            self.guard.skip(self.step + 1, f"the loss is {loss.detach().float().sum().item()}")
+        self.guard.skipped = 0
 
     def _finite_gradients(self, name: str, optimizer: Any) -> bool:
         """Whether the (synchronized) gradients of `optimizer` are finite; a non-finite

@@ -110,6 +110,8 @@ class Trainer(EpochLoop):
             if len(self.optimization.optimizers) == 1 else None
         self._sums: dict[str, Any] = {}
         self._count = 0
+        # CPU batches stay where the loader put them; other devices get each batch moved
+        self._moves_batches = strategy.device.type != "cpu"
 
     def _loader(self, dataset: Any, batch_sampler: Any, epoch: int):
         """A DataLoader over `dataset` whose worker seeds depend only on (seed, epoch, rank)."""
@@ -118,7 +120,11 @@ class Trainer(EpochLoop):
 
         generator = torch.Generator().manual_seed(derive(self.cfg.seed, "loader", epoch,
                                                          self.strategy.rank))
-        return DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=self.task.collate,
+        from dte_core.torch.task import Task
+
+        # torch's own default collate unless the task overrides it (one call less per batch)
+        collate = self.task.collate if type(self.task).collate is not Task.collate else None
+        return DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=collate,
                           num_workers=self.cfg.num_workers, generator=generator,
                           pin_memory=self.strategy.device.type == "cuda")
 
@@ -192,7 +198,9 @@ class Trainer(EpochLoop):
         sums = self._sums
         window: list[dict[str, Any]] = []
         for micro in range(cfg.accumulate):
-            batch = to_device(next(self._batches), strategy.device)
+            batch = next(self._batches)
+            if self._moves_batches:
+                batch = to_device(batch, strategy.device)
             ctx.begin(pos.epoch, pos.step, micro)
             syncing = micro == cfg.accumulate - 1
             with strategy.no_sync(self.wrapped) if not syncing else nullcontext():
@@ -201,6 +209,9 @@ class Trainer(EpochLoop):
                 loss, step_metrics = self._split_output(out, self._single)
                 if not ctx.optimized:
                     ctx.optimize(self._single, loss)
+            if ctx.last_loss is not None and step_metrics.get("loss") is loss:
+                # the step already read this loss as a number: no tensor work to sum it
+                step_metrics = {**step_metrics, "loss": ctx.last_loss}
             window.append(step_metrics)
         if ctx.skipped:  # a left-out step's metrics are not averaged in
             self.logger.message(f"step {pos.step + 1}: non-finite, skipped "
@@ -208,7 +219,8 @@ class Trainer(EpochLoop):
             window = []
         for step_metrics in window:
             for key, value in step_metrics.items():
-                value = value.detach().float()
+                if not isinstance(value, float):
+                    value = value.detach().float()
                 sums[key] = sums[key] + value if key in sums else value
             self._count += 1
         if self.precision.scaler is not None:
@@ -263,8 +275,9 @@ class Trainer(EpochLoop):
         if not sums:
             return {}
         keys = sorted(sums)
-        packed = torch.stack([sums[k] for k in keys] + [
-            torch.tensor(float(count), device=sums[keys[0]].device)])
+        device = self.strategy.device
+        packed = torch.stack([torch.as_tensor(sums[k], dtype=torch.float32, device=device)
+                              for k in keys] + [torch.tensor(float(count), device=device)])
         if self.strategy.world_size > 1:
             packed = self.strategy.all_reduce(packed)
         values = (packed[:-1] / packed[-1]).tolist()

@@ -57,7 +57,7 @@ class ConsoleSink(Sink):
         self.progress = None
         self.task_id = None
         self.total = 0
-        self.t0 = self.last_print = time.perf_counter()
+        self.t0 = self.last_print = self.bar_moved = time.perf_counter()
         self.step0 = 0
         #: without a terminal, print progress lines at most this often (epoch summaries always)
         self.print_every_s = 10.0
@@ -89,8 +89,10 @@ class ConsoleSink(Sink):
                                               rate="", metrics="")
 
     def advance(self, step: int) -> None:
-        if self.progress is not None:
+        # the bar redraws 4 times a second: more updates than that only cost the steps time
+        if self.progress is not None and (now := time.perf_counter()) - self.bar_moved >= 0.2:
             self.progress.update(self.task_id, completed=step)
+            self.bar_moved = now
 
     def _rate(self, step: int) -> str:
         """Steps per second since the previous log event."""
