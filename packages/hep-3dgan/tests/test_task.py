@@ -8,7 +8,7 @@ from dte_hep_3dgan import files, gflash, model
 from dte_hep_3dgan.config import Hep3DGANConfig
 from dte_hep_3dgan.data import ShowerDataset, Transform, open_split, split
 from dte_hep_3dgan.files import ShowerFile
-from dte_hep_3dgan.task import ShowerGAN
+from dte_hep_3dgan.task import RunningProfiles, ShowerGAN
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,44 @@ class StepCtx:
 
 
 @pytest.mark.slow
+def test_running_transverse_loss_scores_the_metric_cells_without_the_noise_of_one_batch():
+    torch.manual_seed(0)
+    shape = torch.exp(-torch.linspace(-4, 4, 51).pow(2) / 2)  # tails far below 1 % of the peak
+
+    def batch(scale: float = 1.0) -> torch.Tensor:  # 16 showers fluctuating around `shape`
+        return shape * scale * torch.distributions.Gamma(2.0, 2.0).sample((16, 51))
+
+    same, low_tails = RunningProfiles(), RunningProfiles()
+    for _ in range(200):
+        noisy = batch()
+        same_loss = same.loss("x", noisy.mean(0, keepdim=True).expand(16, -1), batch())
+        tails = torch.where(shape < 0.1, 0.5, 1.0)  # generated tails at half the real ones
+        low_loss = low_tails.loss("x", shape * tails * torch.ones(16, 1), batch())
+    assert same_loss.item() * 0.1 < 0.1  # the running means agree once the noise averages out
+    assert low_loss.item() * 0.1 > 0.2  # a real deficit in the scored tail cells stays visible
+    scored = same.real["x"] >= 0.01 * same.real["x"].max()
+    assert 10 < int(scored.sum()) < 51  # far tails are left out, as the metric leaves them
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # schedulers stepped without training
+def test_cosine_schedule_decays_both_rates_to_the_final_fraction():
+    cfg = Hep3DGANConfig.model_validate({
+        "model": {"architecture": "compact"}, "train": {"epochs": 5},
+        "optim": {"schedule": "cosine", "final_lr_fraction": 0.2}})
+    task = ShowerGAN(cfg)
+    optimization = task.configure_optimizers(task.configure_models())
+    rates = []
+    for _ in range(5):
+        rates.append(optimization.optimizers["generator"].param_groups[0]["lr"])
+        for scheduler in optimization.schedulers.values():
+            scheduler.step()
+    assert rates[0] == pytest.approx(cfg.optim.generator_lr)
+    assert rates[-1] == pytest.approx(0.2 * cfg.optim.generator_lr)
+    assert all(a > b for a, b in zip(rates, rates[1:], strict=False))
+    assert optimization.schedulers["discriminator"].get_last_lr()[0] == pytest.approx(
+        0.2 * cfg.optim.discriminator_lr)
+
+
 @pytest.mark.parametrize("settings", [
     {},
     {"model": {"architecture": "compact", "latent_dim": 16},

@@ -145,6 +145,11 @@ class OptimConfig(StrictModel):
     """Learning rate of the generator's optimizer."""
     discriminator_lr: float = Field(1e-4, gt=0)
     """Learning rate of the discriminator's optimizer."""
+    schedule: Literal["constant", "cosine"] = "constant"
+    """Both learning rates constant, or decayed once per epoch along a half cosine from their
+    value to `final_lr_fraction` of it at train.epochs (late epochs then swing less)."""
+    final_lr_fraction: float = Field(0.1, gt=0, le=1)
+    """Cosine schedule only: the learning rates at the last epoch, as a fraction of the first."""
 
 
 class EvaluateConfig(StrictModel):
