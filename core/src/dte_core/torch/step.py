@@ -100,7 +100,7 @@ class StepContext:
             finite = bool(torch.isfinite(loss.detach()).all())
         if not finite:
             self.guard.skip(self.step + 1, f"the loss is {loss.detach().float().sum().item()}")
-        self.guard.skipped = 0
+        self.guard.finite()
 
     def _finite_gradients(self, name: str, optimizer: Any) -> bool:
         """Whether the (synchronized) gradients of `optimizer` are finite; a non-finite
