@@ -21,7 +21,8 @@ Prints {"pruners": {NAME: {"median_epoch_ratio", "median_time_ratio",
 "seeds_reaching_unpruned_best", ...}}, "per_seed", "wall_2_workers_s",
 "speedup_2_workers", ...}; an epoch ratio of 2 means the best came with half the epochs.
 Usage: uv run python benchmarks/hpo_pruning.py [--trials 16] [--epochs 8] [--seeds 1 2 3 4 5]
-       [--pruners median asha hyperband] [--science toy] [--set data.samples=512]
+       [--pruners median asha hyperband asha:min_resource=2] [--science toy]
+       [--set data.samples=512]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -93,8 +95,9 @@ def compare(root: Path, args: argparse.Namespace, seed: int, sign: float) -> dic
     """Every pruner's study against the unpruned one, for one sampler seed."""
     results = {}
     for pruner in ["none", *args.pruners]:
-        (root / pruner).mkdir(parents=True)
-        results[pruner] = study(root / pruner, args, pruner.replace("-", ""), pruner, 1, seed,
+        safe = re.sub(r"[^A-Za-z0-9]+", "_", pruner)  # specs carry ':', '=' and ','
+        (root / safe).mkdir(parents=True)
+        results[pruner] = study(root / safe, args, safe, pruner, 1, seed,
                                 None if pruner == "none" else args.pruned_trials)
     _, plain = results["none"]
     out = {"seed": seed, "best_no_pruning": round(best(plain, sign), 6),

@@ -57,7 +57,8 @@ def run(
     sampler: Annotated[str, typer.Option("--sampler", help="tpe, random, cmaes or grid.")
                        ] = "tpe",
     pruner: Annotated[str, typer.Option(
-        "--pruner", help=f"Early stopping of trials: {pruners.names()}.")] = pruners.DEFAULT,
+        "--pruner", help=f"Early stopping of trials: {pruners.names()}; settings after a "
+        "colon, e.g. asha:min_resource=2,reduction_factor=4.")] = pruners.DEFAULT,
     metric: Annotated[str | None, typer.Option(
         "--metric", help="Validation metric to optimise (default: the science's).",
         show_default=False)] = None,
