@@ -92,9 +92,11 @@ class LocalLaunch:
             status = json.loads((self.run_dir / "run.json").read_text()).get("status")
         except (OSError, ValueError):
             status = None
+        # the run's own record decides: horovodrun reports 1 after its workers checkpointed and
+        # stopped, or 0 when the signal reached it first and it shut down quietly
+        if status == "stopped":
+            return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_PREEMPTED
         if code == 0 or status == "finished":
             return 0
-        if status == "stopped":  # the workers checkpointed; horovodrun itself reports 1
-            return EXIT_INTERRUPTED if signal.SIGINT in received else EXIT_PREEMPTED
         raise WorkerFailed(f"horovodrun with {self.procs} workers failed (exit {code}); the "
                            f"workers' output is above.", code)
