@@ -290,3 +290,16 @@ def test_slurm_check_asks_the_scheduler_and_submits_nothing(slurm, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "rejected the job" in " ".join(bad.stderr.split())
     assert not (tmp_path / ".dte").exists()  # no study, no job record
+
+
+def test_pruner_settings_are_checked_before_a_study_exists(tmp_path):
+    bad = dte("tune", "toy", "--trials", "2", "--study", "typo", "--pruner",
+              "asha:min_resources=2", cwd=tmp_path)
+    assert bad.returncode != 0
+    assert "no setting min_resources: it takes min_resource, reduction_factor" in bad.stderr
+    assert not (tmp_path / ".dte" / "hpo" / "typo.journal").exists()
+    good = dte("tune", "toy", "--trials", "3", "--study", "set", "--set", "train.epochs=3",
+               "--set", "tracking.mlflow=false", "--pruner",
+               "asha:min_resource=2,reduction_factor=2", cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert sum(states(study_of(tmp_path, "set")).values()) == 3
